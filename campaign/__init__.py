@@ -1,0 +1,152 @@
+"""A petition app for solidarity campaigns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import format_decimal, format_percent
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from campaign import config, languages
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, commands, errors."""
+    root = __path__[0].rsplit("/", 1)[0]
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=f"{root}/templates",
+        static_folder=f"{root}/static",
+    )
+    config.load(app, overrides)
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    app.url_map.converters["lang"] = languages.converter(tuple(app.config["LANGUAGES"]))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{app.root_path}/translations"
+
+    from campaign.extensions import babel, csrf, db, limiter
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=languages.current)
+    _sqlite_durability(app, db)
+
+    from campaign.public.views import bp as public
+
+    app.register_blueprint(public)
+
+    from campaign import cli
+
+    cli.init_app(app)
+    _commit_at_the_edge(app, db)
+    _error_pages(app)
+    _template_helpers(app)
+    _quiet_secrets_in_logs()
+    return app
+
+
+def _commit_at_the_edge(app: Flask, db: Any) -> None:
+    """One commit per request, after the view; mail leaves only once data is stored."""
+    from campaign import mail
+
+    @app.after_request
+    def commit(response: Response) -> Response:
+        if response.status_code < 400 or response.status_code in (400, 429):
+            db.session.commit()
+            mail.deliver_queued()
+        else:
+            db.session.rollback()
+            mail.discard_queued()
+        return response
+
+
+def _sqlite_durability(app: Flask, db: Any) -> None:
+    """WAL with full sync on SQLite: an acknowledged signature survives a crash."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(app.extensions["database"], "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _error_pages(app: Flask) -> None:
+    """Friendly, localized pages for every error, never a bare traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+        headers = {}
+        retry_after = None
+        if error.code == 429:
+            from campaign.extensions import limiter
+
+            current = limiter.current_limit
+            if current is not None:
+                import time
+
+                retry_after = max(1, int(current.reset_at - time.time()))
+                headers["Retry-After"] = str(retry_after)
+        page = render_template("errors/error.html", error=error, retry_after=retry_after)
+        return page, error.code or 500, headers
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        app.logger.exception("unhandled error on %s", request.endpoint)
+        from campaign.extensions import db
+
+        db.session.rollback()
+        return render_template("errors/error.html", error=None, retry_after=None), 500
+
+
+def _template_helpers(app: Flask) -> None:
+    """Functions the templates need for numbers and languages."""
+    from flask_babel import format_timedelta, get_locale
+
+    from campaign import countries
+
+    app.jinja_env.globals.update(
+        format_number=format_decimal,
+        format_percent=format_percent,
+        format_timedelta=format_timedelta,
+        country_name=lambda code: countries.name(code, str(get_locale())),
+        current_language=lambda: str(get_locale()),
+    )
+
+
+class _RedactSecrets(logging.Filter):
+    """Removes query strings (tokens travel there) from request log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _redact(value: str) -> str:
+    head, sep, _rest = value.partition("?")
+    if not sep:
+        return value
+    return head + "?…" + (" " + _rest.split(" ", 1)[1] if " " in _rest else "")
+
+
+def _quiet_secrets_in_logs() -> None:
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+        logger.addFilter(_RedactSecrets())

@@ -1,0 +1,50 @@
+"""Finding campaigns and their text in the reader's language."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaign.models import Campaign, CampaignText, Display, Signature, SignatureStatus
+
+
+def by_slug(session: Session, slug: str) -> Campaign | None:
+    """The campaign at ``slug``."""
+    return session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def default(session: Session) -> Campaign | None:
+    """The campaign shown at the site's root."""
+    return session.scalar(
+        select(Campaign).order_by(Campaign.is_default.desc(), Campaign.id).limit(1)
+    )
+
+
+def text_for(campaign: Campaign, locale: str) -> CampaignText:
+    """The campaign's text in ``locale``, else in the default language."""
+    texts = {text.locale: text for text in campaign.texts}
+    fallback = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return texts.get(locale) or texts[fallback]
+
+
+def missing_languages(campaign: Campaign) -> list[str]:
+    """Languages of the site that the campaign's content lacks (shown in English)."""
+    have = {text.locale for text in campaign.texts}
+    return [lang for lang in current_app.config["LANGUAGES"] if lang not in have]
+
+
+def latest_public_signers(session: Session, campaign_id: int, limit: int = 10) -> list[Signature]:
+    """The most recent confirmed signers who chose to be shown."""
+    return list(
+        session.scalars(
+            select(Signature)
+            .where(
+                Signature.campaign_id == campaign_id,
+                Signature.status == SignatureStatus.CONFIRMED,
+                Signature.display != Display.HIDDEN,
+            )
+            .order_by(Signature.confirmed_at.desc())
+            .limit(limit)
+        )
+    )

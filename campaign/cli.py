@@ -1,0 +1,51 @@
+"""Command-line tasks: migrate, seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+
+from campaign import seeding
+from campaign.extensions import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """Alembic settings pointing at the project's migrations and the app's database."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", current_app.config["SQLALCHEMY_DATABASE_URI"])
+    return cfg
+
+
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def migrate_command(revision: str) -> None:
+    """Bring the database schema up to date."""
+    command.upgrade(alembic_config(), revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+@click.command("seed")
+def seed_command() -> None:
+    """Create or update campaigns and the embassy directory from seeds/."""
+    try:
+        report = seeding.load_all(
+            db.session, current_app.config["SEEDS_DIR"], tuple(current_app.config["LANGUAGES"])
+        )
+    except seeding.SeedError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Loaded campaigns: {', '.join(report.campaigns)}; embassies: {report.embassies}.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for cmd in (migrate_command, seed_command):
+        app.cli.add_command(cmd)

@@ -1,0 +1,130 @@
+"""Configuration in layers: defaults here, the instance file, CAMPAIGN_* variables, a test mapping.
+
+Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+# A placeholder that marks "no secret configured"; the app refuses to run outside
+# development or tests while it is in place.
+UNSET_SECRET = "change-me"  # noqa: S105
+
+
+class Defaults:
+    """Settings that hold when nothing else says otherwise (the embedded default)."""
+
+    SECRET_KEY = UNSET_SECRET
+    # Set by the serve command; relaxes only the secret-key check.
+    DEVELOPMENT = False
+
+    # SQLite in the instance folder unless CAMPAIGN_DATABASE_URL says otherwise.
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+
+    # Rate limits (flask-limiter). Storage in process memory unless a Redis URI is set.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_SIGN = "5 per minute;50 per day"
+    RATELIMIT_RESEND = "3 per hour"
+    RATELIMIT_CONFIRM = "30 per hour"
+    RATELIMIT_LOGIN = "10 per 15 minutes"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+    # Workers per host; more than one in production requires shared rate-limit storage.
+    WORKERS = 1
+
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = 0
+
+    # Outgoing mail: printed to the console when MAIL_SERVER is empty.
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = False
+    MAIL_DEFAULT_SENDER = "Zhanaozen solidarity <petition@localhost>"
+    # Redis URL of an RQ queue for outgoing mail; empty sends inline.
+    MAIL_QUEUE_URL = ""
+
+    # Absolute address of the site, used in emails and share links.
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Email checks: DNS look-ups only when asked for.
+    EMAIL_CHECK_DELIVERABILITY = False
+    # How long a confirmation link stays valid, in seconds (7 days).
+    CONFIRM_MAX_AGE = 7 * 24 * 3600
+    # At most this many confirmation emails per signature, the first included.
+    MAX_EMAILS_PER_SIGNATURE = 4
+
+    LANGUAGES = ("en", "ru", "kk")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = "translations"
+
+    # Where campaign content and the embassy directory are read from.
+    SEEDS_DIR: str | None = None
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+
+_BOOL_KEYS = {"DEVELOPMENT", "MAIL_USE_TLS", "EMAIL_CHECK_DELIVERABILITY", "RATELIMIT_ENABLED"}
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from the layers, in order, and derive dependent settings."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CAMPAIGN")
+    if overrides:
+        app.config.update(overrides)
+    for key in _BOOL_KEYS:
+        app.config[key] = _as_bool(app.config[key])
+
+    root = os.path.dirname(app.root_path)
+    if not app.config["SEEDS_DIR"]:
+        app.config["SEEDS_DIR"] = os.path.join(root, "seeds")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        url = app.config["DATABASE_URL"]
+        if not url:
+            os.makedirs(app.instance_path, exist_ok=True)
+            url = "sqlite:///" + os.path.join(app.instance_path, "campaign.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    check(app)
+
+
+def check(app: Flask) -> None:
+    """Refuse settings that would be unsafe in production."""
+    relaxed = app.config["DEVELOPMENT"] or app.testing or app.debug
+    if not relaxed and app.config["SECRET_KEY"] in (None, "", UNSET_SECRET):
+        raise RuntimeError("CAMPAIGN_SECRET_KEY must be set to a long random value in production.")
+    if (
+        not relaxed
+        and int(app.config["WORKERS"]) > 1
+        and app.config["RATELIMIT_STORAGE_URI"].startswith("memory")
+    ):
+        raise RuntimeError(
+            "Rate limits kept in process memory do not hold across workers: "
+            "set CAMPAIGN_RATELIMIT_STORAGE_URI to a Redis URI."
+        )
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def _normalise_db_url(url: str) -> str:
+    # Plain postgres URLs select psycopg 3, the driver the project installs.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,106 @@
+"""Double opt-in: confirmation tokens, the emails that carry them, and confirming."""
+
+from __future__ import annotations
+
+import enum
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+
+from campaign import counting, mail
+from campaign.campaigns import text_for
+from campaign.models import Signature, SignatureStatus, utcnow
+
+_SALT = "confirm-signature"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def make_token(signature: Signature) -> str:
+    """A signed token naming this signature; bound to its address so ids never collide."""
+    return _serializer().dumps([signature.id, signature.email_key[:16]])
+
+
+class TokenError(Exception):
+    """A confirmation token that is malformed, forged or too old."""
+
+    def __init__(self, expired: bool) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def signature_for_token(session: Session, token: str) -> Signature:
+    """The signature a token names, or TokenError."""
+    try:
+        signature_id, key = _serializer().loads(
+            token, max_age=current_app.config["CONFIRM_MAX_AGE"]
+        )
+    except SignatureExpired as error:
+        raise TokenError(expired=True) from error
+    except (BadSignature, ValueError, TypeError) as error:
+        raise TokenError(expired=False) from error
+    signature = session.get(Signature, signature_id) if isinstance(signature_id, int) else None
+    if signature is None or not isinstance(key, str) or signature.email_key[:16] != key:
+        raise TokenError(expired=False)
+    return signature
+
+
+def confirm(session: Session, signature: Signature) -> bool:
+    """Confirm a pending signature and count it; True if this call confirmed it."""
+    if signature.status != SignatureStatus.PENDING:
+        return False
+    signature.status = SignatureStatus.CONFIRMED
+    signature.confirmed_at = utcnow()
+    counting.add(session, signature.campaign_id, 1)
+    session.flush()
+    return True
+
+
+class Notice(enum.StrEnum):
+    """Which email a submission calls for."""
+
+    CONFIRM = "confirm"
+    ALREADY_SIGNED = "already_signed"
+
+
+def notify(signature: Signature, *, repeated: bool) -> bool:
+    """Email the signer what their submission calls for, within the per-signature cap.
+
+    A pending signature gets (again) a confirmation link; a confirmed one is told that
+    it was already counted. Returns False when the cap stopped the email.
+    """
+    if signature.emails_sent >= current_app.config["MAX_EMAILS_PER_SIGNATURE"]:
+        return False
+    if signature.status == SignatureStatus.INVALIDATED:
+        return False
+    kind = Notice.CONFIRM if signature.status == SignatureStatus.PENDING else Notice.ALREADY_SIGNED
+    mail.queue(_message(signature, kind, repeated=repeated))
+    signature.emails_sent += 1
+    return True
+
+
+def _message(signature: Signature, kind: str, *, repeated: bool) -> mail.Message:
+    with force_locale(signature.locale):
+        text = text_for(signature.campaign, signature.locale)
+        context = {
+            "signature": signature,
+            "campaign_title": text.title,
+            "repeated": repeated,
+            "confirm_url": mail.absolute(
+                url_for("public.confirm", lang=signature.locale, token=make_token(signature))
+            ),
+            "campaign_url": mail.absolute(
+                url_for("public.campaign", lang=signature.locale, slug=signature.campaign.slug)
+            ),
+        }
+        if kind == Notice.CONFIRM:
+            subject = _("Please confirm your signature: %(title)s", title=text.title)
+        else:
+            subject = _("You have already signed: %(title)s", title=text.title)
+        body = render_template(f"email/{kind}.txt", **context)
+    return mail.Message(to=signature.email, subject=subject, body=body)

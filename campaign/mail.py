@@ -1,0 +1,98 @@
+"""Outgoing mail: collected during a request, sent once the request's data is committed."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import sys
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app, g
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A plain-text email to one recipient."""
+
+    to: str
+    subject: str
+    body: str
+
+
+def absolute(path: str) -> str:
+    """The public address of a path on this site."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def queue(message: Message) -> None:
+    """Hold a message until the current request has committed."""
+    g.setdefault("outbox", []).append(message)
+
+
+def deliver_queued() -> None:
+    """Send, or hand to the mail queue, what the request has held back."""
+    outbox: list[Message] = g.pop("outbox", [])
+    if not outbox:
+        return
+    settings = smtp_settings(current_app.config)
+    queue_url = current_app.config["MAIL_QUEUE_URL"]
+    for message in outbox:
+        if queue_url:
+            from campaign import mailqueue
+
+            mailqueue.enqueue(queue_url, settings, message)
+        else:
+            try:
+                send(settings, message)
+            except (OSError, smtplib.SMTPException) as error:
+                # The signature is already stored; the signer can ask for the email again.
+                log.warning("mail not sent: %s", type(error).__name__)
+
+
+def discard_queued() -> None:
+    """Forget held messages after a failed request."""
+    g.pop("outbox", None)
+
+
+def smtp_settings(config: Any) -> dict[str, Any]:
+    """The mail settings a sender needs, as a plain mapping that can cross processes."""
+    return {
+        key: config[f"MAIL_{key.upper()}"]
+        for key in ("server", "port", "username", "password", "use_tls", "default_sender")
+    }
+
+
+def build(settings: dict[str, Any], message: Message) -> EmailMessage:
+    """The MIME message for ``message``."""
+    email = EmailMessage()
+    email["From"] = settings["default_sender"]
+    email["To"] = message.to
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(
+        domain=settings["default_sender"].rpartition("@")[2].strip(">")
+    )
+    email.set_content(message.body)
+    return email
+
+
+def send(settings: dict[str, Any], message: Message) -> None:
+    """Deliver one message through SMTP, or print it when no server is configured."""
+    if not settings["server"]:
+        sys.stdout.write(
+            f"\n----- outgoing mail -----\nTo: {message.to}\nSubject: {message.subject}\n\n"
+            f"{message.body}\n----- end of mail -----\n"
+        )
+        sys.stdout.flush()
+        return
+    email = build(settings, message)
+    with smtplib.SMTP(settings["server"], int(settings["port"]), timeout=30) as smtp:
+        if settings["use_tls"]:
+            smtp.starttls()
+        if settings["username"]:
+            smtp.login(settings["username"], settings["password"])
+        smtp.send_message(email)

@@ -1,0 +1,241 @@
+"""Typed SQLAlchemy models on one declarative base."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware, SQLite included."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table of the app."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Campaign(Base):
+    """A petition: its settings. Its words live in CampaignText, one row per language."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    goal: Mapped[int]
+    is_default: Mapped[bool] = mapped_column(default=False)
+    comments_enabled: Mapped[bool] = mapped_column(default=True)
+    signing_paused: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    texts: Mapped[list[CampaignText]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CampaignText(Base):
+    """A campaign's content in one language."""
+
+    __tablename__ = "campaign_texts"
+    __table_args__ = (UniqueConstraint("campaign_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    addressed_to: Mapped[str] = mapped_column(Text, default="")
+    share_text: Mapped[str] = mapped_column(Text, default="")
+    background_html: Mapped[str] = mapped_column(Text, default="")
+    # [{"title": ..., "text": ...}, ...] in the order the campaign presents them.
+    demands: Mapped[list[Any]] = mapped_column(default=list)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="texts")
+
+
+class SignatureStatus(enum.StrEnum):
+    """Where a signature stands: only confirmed ones are counted, listed and exported."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    INVALIDATED = "invalidated"
+
+
+class Display(enum.StrEnum):
+    """How a signer's name may appear in public lists."""
+
+    FULL = "full"
+    INITIAL = "initial"
+    HIDDEN = "hidden"
+
+
+class CommentStatus(enum.StrEnum):
+    """Moderation state of a signer's public comment."""
+
+    NONE = "none"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Signature(Base):
+    """One person's signature on one campaign."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (
+        # The rule "one signature per person per campaign", enforced by the database too.
+        UniqueConstraint("campaign_id", "email_key"),
+        Index("ix_signatures_campaign_status_confirmed", "campaign_id", "status", "confirmed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    # Keyed hash of the canonical address: finds duplicates without comparing addresses.
+    email_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    comment_status: Mapped[CommentStatus] = mapped_column(String(16), default=CommentStatus.NONE)
+    display: Mapped[Display] = mapped_column(String(16), default=Display.HIDDEN)
+    exclude_from_delivery: Mapped[bool] = mapped_column(default=False)
+    wants_updates: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[SignatureStatus] = mapped_column(String(16), default=SignatureStatus.PENDING)
+    source: Mapped[str] = mapped_column(String(16), default="online")
+    # Short code in the confirmation email; proves the signature was in a delivered pack.
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    emails_sent: Mapped[int] = mapped_column(default=0)
+    # Keyed hash of the client address: groups surges without storing the address.
+    client_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    share_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("share_links.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    confirmed_at: Mapped[datetime | None]
+    invalidated_at: Mapped[datetime | None]
+    invalid_reason: Mapped[str] = mapped_column(Text, default="")
+
+    campaign: Mapped[Campaign] = relationship()
+
+    def public_name(self) -> str | None:
+        """The name as the signer allowed it to appear, or None when hidden."""
+        if self.display == Display.FULL:
+            return self.name
+        if self.display == Display.INITIAL:
+            parts = self.name.split()
+            if len(parts) > 1:
+                return f"{parts[0]} {parts[-1][0]}."
+            return parts[0] if parts else None
+        return None
+
+
+class ShareLink(Base):
+    """A link that brings people to a campaign and is credited with their signatures."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Secret part of the private stats page address.
+    stats_key: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    # Set for a signer's personal link. No foreign key: signatures already point here.
+    signature_id: Mapped[int | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignatureCount(Base):
+    """A slice of a campaign's confirmed count; the count is the sum of its slices.
+
+    Confirmations add to a random slice, so concurrent signers rarely wait on one row,
+    and reading the count costs the same however many signatures there are.
+    """
+
+    __tablename__ = "signature_counts"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confirmed: Mapped[int] = mapped_column(default=0)
+
+
+class Embassy(Base):
+    """One of Kazakhstan's embassies, from the organisers' directory."""
+
+    __tablename__ = "embassies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    website: Mapped[str] = mapped_column(String(300), default="")
+    verified: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    countries: Mapped[list[EmbassyCountry]] = relationship(
+        back_populates="embassy", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class EmbassyCountry(Base):
+    """A country an embassy is accredited to; each country has at most one embassy."""
+
+    __tablename__ = "embassy_countries"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    embassy_id: Mapped[int] = mapped_column(ForeignKey("embassies.id", ondelete="CASCADE"))
+
+    embassy: Mapped[Embassy] = relationship(back_populates="countries")

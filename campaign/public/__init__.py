@@ -1,0 +1,1 @@
+"""Supporters' pages: the campaign, signing, confirming."""

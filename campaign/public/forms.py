@@ -1,0 +1,136 @@
+"""Forms of the supporters' pages."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from campaign import countries
+from campaign.models import Display
+from campaign.signing import clean_text
+
+
+class Email:
+    """Validates an address with email-validator and keeps its normalized form."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        try:
+            result = validate_email(
+                field.data or "",
+                check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+            )
+        except EmailNotValidError as error:
+            raise ValidationError(_l("Please enter a valid email address.")) from error
+        field.data = result.normalized
+
+
+class HasLetters:
+    """Refuses a value that is empty once invisible characters are removed."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if not clean_text(field.data):
+            raise ValidationError(_l("Please enter your name."))
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class SignForm(FlaskForm):
+    """The signature form."""
+
+    name = StringField(
+        _l("Full name"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please enter your name.")),
+            Length(max=120, message=_l("Please use at most %(max)d characters.")),
+            HasLetters(),
+        ],
+    )
+    email = StringField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=254, message=_l("Please use at most %(max)d characters.")),
+            Email(),
+        ],
+    )
+    country = SelectField(
+        _l("Country"),
+        validators=[InputRequired(_l("Please choose your country."))],
+        validate_choice=True,
+    )
+    city = StringField(
+        _l("City (optional)"),
+        filters=[_strip],
+        validators=[Length(max=100, message=_l("Please use at most %(max)d characters."))],
+    )
+    organisation = StringField(
+        _l("Organisation or trade union (optional)"),
+        filters=[_strip],
+        validators=[Length(max=150, message=_l("Please use at most %(max)d characters."))],
+    )
+    comment = TextAreaField(
+        _l("Comment (optional, shown publicly after moderation)"),
+        filters=[_strip],
+        validators=[Length(max=500, message=_l("Please use at most %(max)d characters."))],
+    )
+    display = RadioField(
+        _l("How may your name appear on this page?"),
+        choices=[
+            (Display.HIDDEN.value, _l("Do not show my name")),
+            (Display.INITIAL.value, _l("First name and initial")),
+            (Display.FULL.value, _l("Full name")),
+        ],
+        default=Display.HIDDEN.value,
+        validators=[InputRequired(_l("Please choose how your name may appear."))],
+    )
+    exclude_from_delivery = BooleanField(
+        _l(
+            "Count my signature, but leave my name out of the lists "
+            "handed to Kazakhstan's embassies"
+        )
+    )
+    wants_updates = BooleanField(_l("Send me campaign updates"))
+    via = HiddenField()
+    # Left empty by people; software that fills every field gives itself away.
+    website = StringField(_l("Leave this field empty"))
+
+    def set_countries(self, locale: str) -> None:
+        """Offer every country, named in ``locale``."""
+        self.country.choices = [("", _l("Choose your country")), *countries.choices(locale)]
+
+    def validate_country(self, field: SelectField) -> None:
+        """Refuse the placeholder option."""
+        if not field.data:
+            raise ValidationError(_l("Please choose your country."))
+
+    def is_bot(self) -> bool:
+        """True when the hidden honeypot field was filled in."""
+        return bool(self.website.data)
+
+
+class ResendForm(FlaskForm):
+    """Asks for the address a confirmation link should be sent to again."""
+
+    email = StringField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Length(max=254, message=_l("Please use at most %(max)d characters.")),
+            Email(),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """The button that confirms a signature; carries the token in the body."""
+
+    token = HiddenField(validators=[DataRequired()])

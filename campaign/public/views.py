@@ -1,0 +1,194 @@
+"""Supporters' views: read, sign, confirm."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from campaign import campaigns, confirming, counting, languages, signing
+from campaign.extensions import csrf, db, limiter
+from campaign.models import Campaign, Display
+from campaign.privacy import client_key
+from campaign.public.forms import ConfirmForm, ResendForm, SignForm
+
+bp = Blueprint("public", __name__)
+
+
+def _limit(name: str):
+    """The rate limit configured under RATELIMIT_<name>."""
+    return limiter.limit(
+        lambda: current_app.config[f"RATELIMIT_{name}"],
+        methods=["POST"],
+        scope=name.lower(),
+    )
+
+
+@bp.url_value_preprocessor
+def _pull_language(endpoint: str | None, values: dict | None) -> None:
+    g.lang = (values or {}).pop("lang", None) or languages.negotiate()
+    g.lang_from_url = values is not None and "lang" in (request.view_args or {})
+
+
+@bp.url_defaults
+def _add_language(endpoint: str, values: dict) -> None:
+    if "lang" not in values and current_app.url_map.is_endpoint_expecting(endpoint, "lang"):
+        values["lang"] = languages.current()
+
+
+@bp.after_app_request
+def _remember_language(response: Response) -> Response:
+    lang = g.get("lang")
+    if g.get("lang_from_url") and request.cookies.get(languages.COOKIE) != lang:
+        response.set_cookie(
+            languages.COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = campaigns.by_slug(db.session, slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.get("/")
+def root() -> Response:
+    """Send visitors to the default campaign in their language."""
+    campaign = campaigns.default(db.session)
+    if campaign is None:
+        abort(404)
+    response = redirect(url_for(".campaign", slug=campaign.slug))
+    response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+@bp.get("/<lang:lang>/")
+def home() -> Response:
+    """The default campaign in the language the URL names."""
+    campaign = campaigns.default(db.session)
+    if campaign is None:
+        abort(404)
+    return redirect(url_for(".campaign", slug=campaign.slug))
+
+
+@bp.route("/<lang:lang>/<slug>/", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
+@_limit("SIGN")
+def campaign(slug: str) -> Response | str:
+    """The campaign page; a POST signs it."""
+    campaign = _campaign_or_404(slug)
+    form = SignForm()
+    form.set_countries(g.lang)
+    if request.method == "GET":
+        form.via.data = request.args.get("via", "")[:32]
+        return _campaign_page(campaign, form)
+    if form.is_bot():
+        return redirect(url_for(".thanks", slug=slug))
+    if campaign.signing_paused or not form.validate():
+        return _campaign_page(campaign, form, status=400 if form.errors else 503)
+
+    outcome = signing.sign(
+        db.session,
+        campaign,
+        signing.SignatureInput(
+            name=form.name.data,
+            email=form.email.data,
+            country=form.country.data,
+            city=form.city.data or "",
+            organisation=form.organisation.data or "",
+            comment=form.comment.data or "",
+            display=Display(form.display.data),
+            exclude_from_delivery=form.exclude_from_delivery.data,
+            wants_updates=form.wants_updates.data,
+            locale=g.lang,
+            share_code=form.via.data or "",
+            client_key=client_key(),
+        ),
+    )
+    confirming.notify(outcome.signature, repeated=not outcome.created)
+    # The same answer whether or not the address had signed before.
+    return redirect(url_for(".thanks", slug=slug), code=303)
+
+
+def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200):
+    return make_response(
+        render_template(
+            "public/campaign.html",
+            campaign=campaign,
+            text=campaigns.text_for(campaign, g.lang),
+            count=counting.confirmed_count(db.session, campaign.id),
+            signers=campaigns.latest_public_signers(db.session, campaign.id),
+            form=form,
+        ),
+        status,
+    )
+
+
+@bp.get("/<lang:lang>/<slug>/thanks")
+def thanks(slug: str) -> str:
+    """After signing: check your inbox, and share."""
+    campaign = _campaign_or_404(slug)
+    return render_template(
+        "public/thanks.html",
+        campaign=campaign,
+        text=campaigns.text_for(campaign, g.lang),
+        count=counting.confirmed_count(db.session, campaign.id),
+    )
+
+
+@bp.route("/<lang:lang>/<slug>/resend", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
+@_limit("RESEND")
+def resend(slug: str):
+    """Ask for the confirmation email again; the answer never says whether one was sent."""
+    campaign = _campaign_or_404(slug)
+    form = ResendForm()
+    text = campaigns.text_for(campaign, g.lang)
+    if request.method == "POST":
+        if not form.validate():
+            return render_template(
+                "public/resend.html", campaign=campaign, text=text, form=form
+            ), 400
+        signature = signing.find_by_email(db.session, campaign.id, form.email.data)
+        if signature is not None:
+            confirming.notify(signature, repeated=True)
+        return render_template("public/resend.html", campaign=campaign, text=text, sent=True)
+    return render_template("public/resend.html", campaign=campaign, text=text, form=form)
+
+
+@bp.route("/<lang:lang>/confirm", methods=["GET", "POST"])
+@_limit("CONFIRM")
+def confirm():
+    """Show the confirmation button (GET); confirm the signature (POST)."""
+    form = ConfirmForm()
+    token = request.args.get("token", "") if request.method == "GET" else form.token.data or ""
+    try:
+        signature = confirming.signature_for_token(db.session, token)
+    except confirming.TokenError as error:
+        return render_template("public/confirm_invalid.html", expired=error.expired), 400
+    campaign = signature.campaign
+    text = campaigns.text_for(campaign, g.lang)
+    if request.method == "GET":
+        form.token.data = token
+        return render_template("public/confirm.html", campaign=campaign, text=text, form=form)
+    if not form.validate():
+        abort(400)
+    confirming.confirm(db.session, signature)
+    return render_template(
+        "public/confirmed.html",
+        campaign=campaign,
+        text=text,
+        signature=signature,
+        count=counting.confirmed_count(db.session, campaign.id),
+    )

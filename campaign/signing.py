@@ -1,0 +1,170 @@
+"""Taking a signature: the rule of one signature per person per campaign lives here."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from campaign.models import Campaign, CommentStatus, Display, ShareLink, Signature
+from campaign.privacy import keyed_hash
+
+# Providers known to ignore dots in the local part, and the character that starts a tag.
+_IGNORES_DOTS = {"gmail.com", "googlemail.com"}
+_TAG_SEPARATOR = {
+    "gmail.com": "+",
+    "googlemail.com": "+",
+    "outlook.com": "+",
+    "hotmail.com": "+",
+    "live.com": "+",
+    "icloud.com": "+",
+    "me.com": "+",
+    "fastmail.com": "+",
+    "proton.me": "+",
+    "protonmail.com": "+",
+    "pm.me": "+",
+    "yandex.ru": "+",
+    "yandex.com": "+",
+    "ya.ru": "+",
+    "mail.ru": "+",
+    "yahoo.com": "-",
+}
+_SAME_MAILBOX = {"googlemail.com": "gmail.com", "ya.ru": "yandex.ru", "yandex.com": "yandex.ru"}
+
+# Characters that change how text is shown without being part of it: controls,
+# bidirectional overrides and zero-width marks.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+
+
+def canonical_email(address: str) -> str:
+    """The form of an address under which one mailbox has one spelling."""
+    local, _, domain = address.strip().rpartition("@")
+    local, domain = local.lower(), domain.lower().rstrip(".")
+    separator = _TAG_SEPARATOR.get(domain)
+    if separator and separator in local:
+        local = local.split(separator, 1)[0]
+    if domain in _IGNORES_DOTS:
+        local = local.replace(".", "")
+    domain = _SAME_MAILBOX.get(domain, domain)
+    return f"{local}@{domain}"
+
+
+def email_key(address: str) -> str:
+    """Keyed hash of the canonical address, the identity of a signer within a campaign."""
+    return keyed_hash(canonical_email(address), "email")
+
+
+def clean_text(value: str | None) -> str:
+    """Text with invisible and direction-changing characters removed and spaces collapsed."""
+    if not value:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    kept = "".join(" " if ch in "\t\r\n" else ch for ch in value if ch in "\t\r\n" or _visible(ch))
+    return " ".join(kept.split())
+
+
+def clean_multiline(value: str | None) -> str:
+    """Like ``clean_text`` but keeping line breaks (for comments)."""
+    if not value:
+        return ""
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(clean_text(line) for line in lines).strip()
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch) not in _INVISIBLE
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    """What a supporter submits, already validated by the form."""
+
+    name: str
+    email: str
+    country: str
+    city: str = ""
+    organisation: str = ""
+    comment: str = ""
+    display: Display = Display.HIDDEN
+    exclude_from_delivery: bool = False
+    wants_updates: bool = False
+    locale: str = "en"
+    share_code: str = ""
+    client_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    """The signature behind a submission, and whether the submission created it."""
+
+    signature: Signature
+    created: bool
+
+
+def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutcome:
+    """Record a pending signature, or find the one this person already made."""
+    key = email_key(data.email)
+    existing = _find(session, campaign.id, key)
+    if existing is not None:
+        return SignOutcome(existing, created=False)
+
+    comment = clean_multiline(data.comment) if campaign.comments_enabled else ""
+    signature = Signature(
+        campaign_id=campaign.id,
+        email=data.email,
+        email_key=key,
+        name=clean_text(data.name),
+        country=data.country,
+        city=clean_text(data.city),
+        organisation=clean_text(data.organisation),
+        comment=comment,
+        comment_status=CommentStatus.PENDING if comment else CommentStatus.NONE,
+        display=data.display,
+        exclude_from_delivery=data.exclude_from_delivery,
+        wants_updates=data.wants_updates,
+        locale=data.locale,
+        receipt=new_receipt(),
+        client_key=data.client_key,
+        share_link_id=_share_link_id(session, campaign.id, data.share_code),
+    )
+    try:
+        # A concurrent submission with the same address may win the race; the savepoint
+        # keeps the rest of the transaction usable when the unique constraint says so.
+        with session.begin_nested():
+            session.add(signature)
+    except IntegrityError:
+        existing = _find(session, campaign.id, key)
+        if existing is None:
+            raise
+        return SignOutcome(existing, created=False)
+    return SignOutcome(signature, created=True)
+
+
+def new_receipt() -> str:
+    """A short, unguessable receipt code, grouped for reading aloud."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def find_by_email(session: Session, campaign_id: int, address: str) -> Signature | None:
+    """The signature made on a campaign with this address (in any spelling), if any."""
+    return _find(session, campaign_id, email_key(address))
+
+
+def _find(session: Session, campaign_id: int, key: str) -> Signature | None:
+    return session.scalar(
+        select(Signature).where(Signature.campaign_id == campaign_id, Signature.email_key == key)
+    )
+
+
+def _share_link_id(session: Session, campaign_id: int, code: str) -> int | None:
+    if not code:
+        return None
+    return session.scalar(
+        select(ShareLink.id).where(ShareLink.campaign_id == campaign_id, ShareLink.code == code)
+    )
