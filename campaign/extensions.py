@@ -21,9 +21,7 @@ class Database:
         """Create the app's engine from SQLALCHEMY_DATABASE_URI."""
         options: dict[str, Any] = {"pool_pre_ping": True}
         options.update(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        app.extensions["database"] = create_engine(
-            app.config["SQLALCHEMY_DATABASE_URI"], **options
-        )
+        app.extensions["database"] = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
         app.teardown_appcontext(self._close)
 
     @property

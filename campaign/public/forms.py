@@ -6,7 +6,15 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from campaign import countries
@@ -84,9 +92,9 @@ class SignForm(FlaskForm):
     display = RadioField(
         _l("How may your name appear on this page?"),
         choices=[
-            (Display.HIDDEN.value, _l("Do not show my name")),
-            (Display.INITIAL.value, _l("First name and initial")),
-            (Display.FULL.value, _l("Full name")),
+            SelectChoice(Display.HIDDEN.value, _l("Do not show my name")),
+            SelectChoice(Display.INITIAL.value, _l("First name and initial")),
+            SelectChoice(Display.FULL.value, _l("Full name")),
         ],
         default=Display.HIDDEN.value,
         validators=[InputRequired(_l("Please choose how your name may appear."))],
@@ -104,7 +112,10 @@ class SignForm(FlaskForm):
 
     def set_countries(self, locale: str) -> None:
         """Offer every country, named in ``locale``."""
-        self.country.choices = [("", _l("Choose your country")), *countries.choices(locale)]
+        self.country.choices = [
+            SelectChoice("", _l("Choose your country")),
+            *(SelectChoice(code, name) for code, name in countries.choices(locale)),
+        ]
 
     def validate_country(self, field: SelectField) -> None:
         """Refuse the placeholder option."""

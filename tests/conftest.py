@@ -1,0 +1,190 @@
+"""Fixtures: an app per test on each database backend, clients, a real SMTP server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+
+from campaign import create_app
+from campaign.cli import alembic_config
+from campaign.extensions import db
+from campaign.models import Base
+from tests import services
+
+SECRET = "test-secret-key-that-is-long-enough-for-hmac"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=["sqlite", "postgres"],
+        help="database backends to run against (default: both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+def base_config(database_url: str, **extra: object) -> dict[str, object]:
+    """Settings every test app starts from."""
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_SIGN": "1000 per minute",
+        "RATELIMIT_RESEND": "1000 per minute",
+        "RATELIMIT_CONFIRM": "1000 per minute",
+        "RATELIMIT_LOGIN": "1000 per minute",
+        "BASE_URL": "http://petition.test",
+    }
+    config.update(extra)
+    return config
+
+
+def _migrate_and_seed(url: str) -> None:
+    app = create_app(base_config(url))
+    with app.app_context():
+        from alembic import command
+
+        command.upgrade(alembic_config(), "head")
+    _seed(app)
+    # Closing every connection folds SQLite's write-ahead log into the file to be copied.
+    app.extensions["database"].dispose()
+
+
+def _seed(app) -> None:
+    from campaign import seeding
+
+    with app.app_context():
+        seeding.load_all(db.session, app.config["SEEDS_DIR"], tuple(app.config["LANGUAGES"]))
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated and seeded SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("template") / "campaign.sqlite3"
+    _migrate_and_seed(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test run, migrated, dropped at the end."""
+    services.require_postgres()
+    name = f"campaign_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(services.POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = services.postgres_url(name)
+    _migrate_and_seed(url)
+    yield url
+    create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated and seeded database for one test."""
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "campaign.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    _seed(create_app(base_config(url)))
+    return url
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, object]:
+    """Extra settings a test module can override."""
+    return {}
+
+
+@pytest.fixture
+def app(backend: str, database_url: str, config_overrides: dict[str, object]):
+    """The app under test, on the backend of this parametrization."""
+    extra: dict[str, object] = {}
+    if backend == "postgres":
+        services.require_redis()
+        extra = {
+            "RATELIMIT_STORAGE_URI": services.REDIS_URL,
+            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    application = create_app(base_config(database_url, **extra, **config_overrides))
+    yield application
+    application.extensions["database"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session, inside an app context."""
+    with app.app_context():
+        yield db.session
+
+
+class _Collector:
+    """aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server, smtp_session, envelope) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[_Collector]:
+    """A real SMTP server on localhost; ``.messages`` holds what it received, ``.port`` where."""
+    handler = _Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()

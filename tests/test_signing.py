@@ -1,0 +1,327 @@
+"""The signing flow end to end: sign, email through real SMTP, confirm, count."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign import counting, signing
+from campaign.models import Campaign, Signature, SignatureStatus
+from tests.factories import csrf_token, sign_form
+
+CAMPAIGN = "/en/zhanaozen/"
+
+
+@pytest.fixture
+def config_overrides(smtp):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port}
+
+
+def sign(client, **overrides):
+    page = client.get(CAMPAIGN)
+    data = sign_form(**overrides)
+    data.setdefault("csrf_token", csrf_token(page.get_data(as_text=True)))
+    return client.post(CAMPAIGN, data=data)
+
+
+def confirm_link(message) -> str:
+    body = message.get_content()
+    match = re.search(r"http://petition\.test(/\S+/confirm\?token=\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def count(app) -> int:
+    from campaign.extensions import db
+
+    with app.app_context():
+        return counting.confirmed_count(db.session, 1)
+
+
+def signatures(app) -> list[Signature]:
+    from campaign.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Signature)))
+
+
+def test_campaign_page_shows_demands_count_and_form(client):
+    page = client.get(CAMPAIGN)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Natalia Sokolova" in html
+    assert "independent international inquiry" in html
+    assert "ITUC" in html
+    assert "0 signatures" in html
+    assert '<progress max="10000" value="0"' in html
+    for field in ("name", "email", "country", "city", "organisation", "comment", "display"):
+        assert f'name="{field}"' in html
+    assert 'name="website"' in html  # the honeypot
+
+
+def test_root_redirects_to_default_campaign_in_the_readers_language(client):
+    response = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert response.status_code == 302
+    assert response.location.endswith("/ru/zhanaozen/")
+
+
+def test_full_flow_sign_email_confirm_count(app, client, smtp):
+    response = sign(client)
+    assert response.status_code == 303
+    assert response.location.endswith("/en/zhanaozen/thanks")
+    assert "Check your email" in client.get(response.location).get_data(as_text=True)
+    assert [s.status for s in signatures(app)] == [SignatureStatus.PENDING]
+    assert count(app) == 0
+
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert message["To"] == "aigerim@example.org"
+    link = confirm_link(message)
+
+    # Opening the link (as a mail scanner would) does not confirm.
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Confirm my signature" in page.get_data(as_text=True)
+    assert count(app) == 0
+
+    token = re.search(r"token=(\S+)", link).group(1)
+    done = client.post(
+        "/en/confirm", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    assert done.status_code == 200
+    assert "Your signature is confirmed" in done.get_data(as_text=True)
+    assert count(app) == 1
+    assert "1 signature" in client.get(CAMPAIGN).get_data(as_text=True)
+
+    # Confirming twice is harmless.
+    again = client.post(
+        "/en/confirm", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    assert again.status_code == 200
+    assert count(app) == 1
+
+
+def test_confirmation_requires_post_and_csrf(app, client, smtp):
+    sign(client)
+    link = confirm_link(smtp.messages[0])
+    token = re.search(r"token=(\S+)", link).group(1)
+    assert client.post("/en/confirm", data={"token": token}).status_code == 400
+    assert count(app) == 0
+
+
+def test_forged_or_expired_token_is_refused(app, client, smtp):
+    sign(client)
+    token = re.search(r"token=(\S+)", confirm_link(smtp.messages[0])).group(1)
+    forged = client.get(f"/en/confirm?token={token[:-2]}xx")
+    assert forged.status_code == 400
+    assert "not valid" in forged.get_data(as_text=True)
+    app.config["CONFIRM_MAX_AGE"] = -1
+    expired = client.get(f"/en/confirm?token={token}")
+    assert expired.status_code == 400
+    assert "expired" in expired.get_data(as_text=True)
+
+
+def test_duplicate_signing_gives_identical_response_and_tells_the_owner(app, client, smtp):
+    first = sign(client)
+    token = re.search(r"token=(\S+)", confirm_link(smtp.messages[0])).group(1)
+    page = client.get(f"/en/confirm?token={token}")
+    client.post(
+        "/en/confirm", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    second = sign(client, email="AIGERIM@Example.org", name="Someone Else")
+    assert (second.status_code, second.location) == (first.status_code, first.location)
+    assert len(signatures(app)) == 1
+    assert len(smtp.messages) == 2
+    assert "already signed" in smtp.messages[1]["Subject"]
+    assert count(app) == 1
+
+
+def test_duplicate_while_pending_resends_the_link_without_a_second_signature(app, client, smtp):
+    sign(client)
+    sign(client)
+    assert len(signatures(app)) == 1
+    assert ["Please confirm" in m["Subject"] for m in smtp.messages] == [True, True]
+
+
+def test_emails_per_signature_are_capped(app, client, smtp):
+    app.config["MAX_EMAILS_PER_SIGNATURE"] = 3
+    for _ in range(6):
+        assert sign(client).status_code == 303
+    assert len(smtp.messages) == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("a.b.c+news@gmail.com", "ABC@googlemail.com"),
+        ("Name+tag@outlook.com", "name@outlook.com"),
+        ("x@Example.org", "X@example.ORG"),
+    ],
+)
+def test_canonical_addresses_are_one_signer(app, client, smtp, first, second):
+    sign(client, email=first)
+    sign(client, email=second)
+    assert len(signatures(app)) == 1
+
+
+def test_dots_matter_where_providers_keep_them(app, client, smtp):
+    sign(client, email="a.b@example.org")
+    sign(client, email="ab@example.org")
+    assert len(signatures(app)) == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"name": ""}, "name", "Please enter your name."),
+        ({"name": "\u200b\u202e"}, "name", "Please enter your name."),
+        ({"name": "x" * 121}, "name", "at most 120 characters"),
+        ({"email": ""}, "email", "Please enter your email address."),
+        ({"email": "not-an-address"}, "email", "Please enter a valid email address."),
+        ({"country": ""}, "country", "Please choose your country."),
+        ({"country": "XX"}, "country", "Not a valid choice"),
+        ({"city": "c" * 101}, "city", "at most 100 characters"),
+        ({"organisation": "o" * 151}, "organisation", "at most 150 characters"),
+        ({"comment": "c" * 501}, "comment", "at most 500 characters"),
+        ({"display": "everyone"}, "display", "Not a valid choice"),
+    ],
+)
+def test_each_validation_error_is_shown_and_input_kept(app, client, overrides, field, message):
+    response = sign(client, **overrides)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    errors = re.search(rf'<ul class="errors" id="{field}-error">(.*?)</ul>', html, re.S)
+    assert errors, html
+    assert message in errors.group(1)
+    assert 'aria-invalid="true"' in html
+    # What the user typed in the other fields is still there.
+    if field != "email":
+        assert 'value="aigerim@example.org"' in html
+    if field != "city":
+        assert 'value="Aktau"' in html
+    assert signatures(app) == []
+
+
+def test_errors_are_in_the_pages_language(client):
+    page = client.get("/ru/zhanaozen/")
+    data = sign_form(name="", csrf_token=csrf_token(page.get_data(as_text=True)))
+    html = client.post("/ru/zhanaozen/", data=data).get_data(as_text=True)
+    assert "Please enter your name." not in html
+    assert re.search(r'id="name-error">\s*<li>[\u0400-\u04ff]', html)
+
+
+def test_missing_or_wrong_csrf_keeps_input_and_stores_nothing(app, client, smtp):
+    for token in (None, "wrong"):
+        data = sign_form(name="Kept Name")
+        if token:
+            data["csrf_token"] = token
+        response = client.post(CAMPAIGN, data=data)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert 'value="Kept Name"' in html
+        assert "send it again" in html
+    assert signatures(app) == []
+    assert smtp.messages == []
+
+
+def test_honeypot_is_discarded_quietly(app, client, smtp):
+    response = sign(client, website="http://spam.example")
+    assert response.status_code == 302
+    assert response.location.endswith("/thanks")
+    assert signatures(app) == []
+    assert smtp.messages == []
+
+
+def test_stored_signature_holds_the_choices_and_no_address(app, client, smtp):
+    sign(
+        client,
+        name="  Zhanna \u202eSmith\u200b ",
+        display="initial",
+        exclude_from_delivery="y",
+        wants_updates="y",
+        comment="Solidarity!",
+    )
+    (signature,) = signatures(app)
+    assert signature.name == "Zhanna Smith"
+    assert signature.display == "initial"
+    assert signature.exclude_from_delivery is True
+    assert signature.wants_updates is True
+    assert signature.comment_status == "pending"
+    assert signature.locale == "en"
+    assert signature.client_key and "127.0.0.1" not in signature.client_key
+    assert signature.public_name() == "Zhanna S."
+
+
+def test_only_confirmed_signers_who_chose_to_be_shown_are_listed(app, session):
+    from tests.factories import make_signature
+
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, name="Shown Person", display="full")
+    make_signature(session, campaign, name="Hidden Person", display="hidden")
+    make_signature(session, campaign, name="Pending Person", display="full", confirmed=False)
+    session.commit()
+    html = app.test_client().get(CAMPAIGN).get_data(as_text=True)
+    assert "Shown Person" in html
+    assert "Hidden Person" not in html
+    assert "Pending Person" not in html
+    assert "2 signatures" in html
+
+
+def test_resend_page_never_reveals_whether_an_address_signed(app, client, smtp):
+    sign(client)
+    page = client.get("/en/zhanaozen/resend")
+    token = csrf_token(page.get_data(as_text=True))
+    known = client.post(
+        "/en/zhanaozen/resend", data={"email": "aigerim@example.org", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/en/zhanaozen/resend", data={"email": "nobody@example.org", "csrf_token": token}
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True).replace(token, "") == unknown.get_data(
+        as_text=True
+    ).replace(token, "")
+    assert len(smtp.messages) == 2
+    assert all(m["To"] == "aigerim@example.org" for m in smtp.messages)
+
+
+def test_resend_validation_error(client):
+    page = client.get("/en/zhanaozen/resend")
+    response = client.post(
+        "/en/zhanaozen/resend",
+        data={"email": "bad", "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
+    assert response.status_code == 400
+    assert "Please enter a valid email address." in response.get_data(as_text=True)
+    assert 'value="bad"' in response.get_data(as_text=True)
+
+
+def test_concurrent_duplicates_end_in_one_signature(app, session, monkeypatch):
+    # Another request inserts the same address between this one's look-up and insert:
+    # the database constraint decides, and the service answers with the winner's signature.
+    from sqlalchemy.orm import Session
+
+    from campaign.extensions import db
+    from campaign.models import Campaign
+
+    data = signing.SignatureInput(name="Race", email="race@example.org", country="KZ")
+    with Session(db.engine) as other:
+        winner = signing.sign(other, other.get(Campaign, 1), data).signature
+        other.commit()
+        winner_id = winner.id
+
+    real_find = signing._find
+    calls = []
+
+    def late_find(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real_find(*args)
+
+    monkeypatch.setattr(signing, "_find", late_find)
+    outcome = signing.sign(session, session.get(Campaign, 1), data)
+    assert outcome.created is False
+    assert outcome.signature.id == winner_id
+    session.commit()
+    assert session.scalar(select(func.count(Signature.id))) == 1
