@@ -239,3 +239,81 @@ class EmbassyCountry(Base):
     embassy_id: Mapped[int] = mapped_column(ForeignKey("embassies.id", ondelete="CASCADE"))
 
     embassy: Mapped[Embassy] = relationship(back_populates="countries")
+
+
+class Organiser(Base):
+    """A person who runs campaigns. Accounts are made from the command line only."""
+
+    __tablename__ = "organisers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    # Base32 TOTP secret; the second factor is required before any organiser page opens.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled: Mapped[bool] = mapped_column(default=False)
+    # Last TOTP time step accepted, so a code cannot be replayed.
+    totp_last_step: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Raised to end every session of this organiser (logout, reset, disable).
+    session_version: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what, when, to how many: moderation, logins, exports, deliveries."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    organiser_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisers.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(default=0)
+    # Plain facts about the action; never email addresses or other personal data.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Delivery(Base):
+    """A hand-over of signatures to an embassy or a trade union body."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    embassy_id: Mapped[int | None] = mapped_column(ForeignKey("embassies.id", ondelete="SET NULL"))
+    # Who received it when not an embassy (e.g. the ITUC).
+    recipient: Mapped[str] = mapped_column(String(200), default="")
+    delivered_on: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(64), default="")
+    export_format: Mapped[str] = mapped_column(String(16), default="")
+    row_count: Mapped[int] = mapped_column(default=0)
+    # SHA-256 over the delivered rows, as printed in the pack's manifest.
+    rows_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Signatures confirmed up to this moment were in the delivery.
+    cutoff: Mapped[datetime | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    organiser_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisers.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveredSignature(Base):
+    """A signature that was in a delivered pack: lets a signer check their receipt."""
+
+    __tablename__ = "delivered_signatures"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    signature_id: Mapped[int] = mapped_column(
+        ForeignKey("signatures.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
