@@ -45,9 +45,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(public)
 
-    from campaign import cli
+    from campaign import cli, headers
 
     cli.init_app(app)
+    headers.init_app(app)
     _commit_at_the_edge(app, db)
     _error_pages(app)
     _template_helpers(app)

@@ -68,6 +68,10 @@ class Defaults:
     # Where campaign content and the embassy directory are read from.
     SEEDS_DIR: str | None = None
 
+    # Sources allowed to frame the embeddable widget (CSP frame-ancestors), e.g.
+    # "https://union.example https://allies.example"; every other page refuses framing.
+    EMBED_FRAME_ANCESTORS = ""
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

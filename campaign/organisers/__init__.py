@@ -1,0 +1,5 @@
+"""Organisers' pages: sign-in, dashboard, moderation, exports, deliveries."""
+
+from flask import Blueprint
+
+bp = Blueprint("organisers", __name__, url_prefix="/organisers")
