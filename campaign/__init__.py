@@ -15,11 +15,14 @@ from werkzeug.wrappers import Response
 from campaign import config, languages
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    overrides: Mapping[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
     """Build the application: configuration, extensions, blueprints, commands, errors."""
     root = __path__[0].rsplit("/", 1)[0]
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder=f"{root}/templates",
         static_folder=f"{root}/static",
@@ -36,8 +39,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from campaign.extensions import babel, csrf, db, limiter
 
     db.init_app(app)
-    csrf.init_app(app)
+    # The limiter goes first so requests that fail the CSRF check still count.
     limiter.init_app(app)
+    csrf.init_app(app)
     babel.init_app(app, locale_selector=languages.current)
     _sqlite_durability(app, db)
 

@@ -168,6 +168,7 @@ def resend(slug: str):
 
 
 @bp.route("/<lang:lang>/confirm", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form below, after the rate limit has counted the attempt
 @_limit("CONFIRM")
 def confirm():
     """Show the confirmation button (GET); confirm the signature (POST)."""

@@ -1,0 +1,78 @@
+"""Configuration layers, the production checks, and where mail goes."""
+
+from __future__ import annotations
+
+import pytest
+
+from campaign import create_app, mail
+
+
+def test_environment_overrides_the_instance_file(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text(
+        "SECRET_KEY = 'from-instance-file'\nBASE_URL = 'https://instance.example'\n"
+        "MAIL_PORT = 2525\n"
+    )
+    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "from-environment")
+    monkeypatch.setenv("CAMPAIGN_MAIL_PORT", "587")
+    monkeypatch.setenv("CAMPAIGN_MAIL_USE_TLS", "true")
+    monkeypatch.setenv("CAMPAIGN_DATABASE_URL", "postgres://u@db.example/petition")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SECRET_KEY"] == "from-environment"
+    assert app.config["BASE_URL"] == "https://instance.example"
+    assert app.config["MAIL_PORT"] == 587
+    assert app.config["MAIL_USE_TLS"] is True
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/petition"
+
+
+def test_embedded_default_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/campaign.sqlite3"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["MAIL_SERVER"] == ""
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(RuntimeError, match="CAMPAIGN_SECRET_KEY"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_development_starts_without_a_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_DEVELOPMENT", "1")
+    assert create_app(instance_path=str(tmp_path)).config["DEVELOPMENT"] is True
+
+
+def test_several_workers_need_shared_rate_limit_storage(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CAMPAIGN_WORKERS", "4")
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("CAMPAIGN_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    assert create_app(instance_path=str(tmp_path)).config["WORKERS"] == 4
+
+
+def test_without_a_mail_server_mail_is_printed(app, capsys):
+    with app.app_context():
+        settings = mail.smtp_settings(app.config)
+        mail.send(settings, mail.Message("a@example.org", "Subject here", "Body with link"))
+    out = capsys.readouterr().out
+    assert "To: a@example.org" in out
+    assert "Subject here" in out
+    assert "Body with link" in out
+
+
+def test_unreachable_mail_server_loses_no_signature(app, client):
+    from sqlalchemy import func, select
+
+    from campaign.extensions import db
+    from campaign.models import Signature
+    from tests.conftest import free_port
+    from tests.factories import csrf_token, sign_form
+
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+    page = client.get("/en/zhanaozen/")
+    data = sign_form(csrf_token=csrf_token(page.get_data(as_text=True)))
+    response = client.post("/en/zhanaozen/", data=data)
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Signature.id))) == 1
