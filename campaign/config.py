@@ -35,6 +35,9 @@ class Defaults:
     RATELIMIT_LOGIN = "10 per 15 minutes"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # A Redis that stops answering must not hold requests up, nor ever turn into a 500.
+    RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    RATELIMIT_SWALLOW_ERRORS = True
     # Workers per host; more than one in production requires shared rate-limit storage.
     WORKERS = 1
 
@@ -50,6 +53,18 @@ class Defaults:
     MAIL_DEFAULT_SENDER = "Zhanaozen solidarity <petition@localhost>"
     # Redis URL of an RQ queue for outgoing mail; empty sends inline.
     MAIL_QUEUE_URL = ""
+    # Seconds between attempts when a queued email fails; one retry per entry.
+    MAIL_QUEUE_RETRY_INTERVALS: list[int] = [30, 120, 600, 1800, 3600, 7200]
+
+    # Surge mode: campaign pages become cacheable by the proxy for SURGE_MAX_AGE seconds
+    # (served stale for SURGE_STALE_SECONDS while one request refreshes them), carry no
+    # session-bound token and set no cookie. See README: Surge mode.
+    SURGE_MODE = False
+    SURGE_MAX_AGE = 10
+    SURGE_STALE_SECONDS = 60
+    # The shared form token of surge mode changes every SURGE_TOKEN_WINDOW seconds and is
+    # accepted for two windows, so a form stays valid for at least that long.
+    SURGE_TOKEN_WINDOW = 3 * 3600
 
     # Absolute address of the site, used in emails and share links.
     BASE_URL = "http://127.0.0.1:5000"
@@ -78,7 +93,13 @@ class Defaults:
     MAX_CONTENT_LENGTH = 64 * 1024
 
 
-_BOOL_KEYS = {"DEVELOPMENT", "MAIL_USE_TLS", "EMAIL_CHECK_DELIVERABILITY", "RATELIMIT_ENABLED"}
+_BOOL_KEYS = {
+    "DEVELOPMENT",
+    "MAIL_USE_TLS",
+    "EMAIL_CHECK_DELIVERABILITY",
+    "RATELIMIT_ENABLED",
+    "SURGE_MODE",
+}
 
 
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
