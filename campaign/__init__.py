@@ -45,9 +45,11 @@ def create_app(
     babel.init_app(app, locale_selector=languages.current)
     _sqlite_durability(app, db)
 
+    from campaign.health import bp as health
     from campaign.public.views import bp as public
 
     app.register_blueprint(public)
+    app.register_blueprint(health)
 
     from campaign import cli, headers
 

@@ -1,0 +1,85 @@
+"""Outgoing mail through an RQ queue on Redis, so a slow mail server never slows signing.
+
+The web process only enqueues; ``flask mail-worker`` sends. A failed send is retried with
+growing pauses. When Redis cannot take the job, the message is sent inline instead, so a
+confirmation email is never dropped because the queue is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Any
+
+import redis
+from flask import current_app
+from rq import Queue, Retry
+
+from campaign import mail
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "mail"
+# Short, so a Redis that does not answer costs a signer about a second, not a minute.
+_SOCKET_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+
+
+def connection(queue_url: str) -> redis.Redis:
+    """A Redis client for the queue at ``queue_url``."""
+    return redis.Redis.from_url(queue_url, **_SOCKET_TIMEOUTS)
+
+
+def queue(queue_url: str) -> Queue:
+    """The mail queue at ``queue_url``."""
+    return Queue(QUEUE_NAME, connection=connection(queue_url))
+
+
+def enqueue(queue_url: str, settings: dict[str, Any], message: mail.Message) -> None:
+    """Hand ``message`` to the queue, or send it inline when the queue cannot take it."""
+    intervals = list(current_app.config["MAIL_QUEUE_RETRY_INTERVALS"])
+    try:
+        queue(queue_url).enqueue(
+            deliver,
+            message,
+            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+            # A job's description is stored in Redis and shown by rq's tools; the default
+            # one would spell out the recipient and the confirmation link.
+            description="campaign email",
+            # Nothing to keep after a send; a job that failed for good is kept as long as
+            # its confirmation link would have stayed valid, then forgotten.
+            result_ttl=0,
+            failure_ttl=int(current_app.config["CONFIRM_MAX_AGE"]),
+        )
+    except redis.RedisError as error:
+        log.warning("mail queue unreachable (%s); sending inline", type(error).__name__)
+        try:
+            mail.send(settings, message)
+        except (OSError, smtplib.SMTPException) as send_error:
+            # The signature is already stored; the signer can ask for the email again.
+            log.warning("mail not sent: %s", type(send_error).__name__)
+
+
+def deliver(message: mail.Message) -> None:
+    """Send one queued message with the worker's mail settings; an error makes RQ retry."""
+    # The settings come from the worker's own configuration, so the SMTP password never
+    # travels through Redis.
+    mail.send(mail.smtp_settings(current_app.config), message)
+
+
+def work(queue_url: str, *, burst: bool = False) -> bool:
+    """Run a worker on the mail queue in this process, inside the current app context."""
+    from rq import SimpleWorker
+
+    # SimpleWorker runs each job in this process, where the app context is already pushed;
+    # the forking worker would also do, but buys nothing for a job that waits on SMTP.
+    worker = SimpleWorker([queue(queue_url)], connection=connection(queue_url))
+    return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+
+
+def state(queue_url: str) -> str:
+    """ "ok" or "unreachable": how the mail queue stands, for the health check."""
+    try:
+        connection(queue_url).ping()
+    except redis.RedisError:
+        return "unreachable"
+    return "ok"
