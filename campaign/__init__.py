@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -138,22 +139,28 @@ def _template_helpers(app: Flask) -> None:
 
 
 class _RedactSecrets(logging.Filter):
-    """Removes query strings (tokens travel there) from request log lines."""
+    """Removes addresses, email addresses and query strings (tokens travel there) from logs."""
+
+    _PATTERNS = (
+        (re.compile(r"\?[^\s\"]*"), "?…"),
+        (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
+        (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
+        (
+            re.compile(r"(?<![\w:])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})[0-9a-fA-F:]{2,39}"),
+            "<address>",
+        ),
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
+        message = record.getMessage()
+        for pattern, replacement in self._PATTERNS:
+            message = pattern.sub(replacement, message)
+        record.msg, record.args = message, ()
         return True
 
 
-def _redact(value: str) -> str:
-    head, sep, _rest = value.partition("?")
-    if not sep:
-        return value
-    return head + "?…" + (" " + _rest.split(" ", 1)[1] if " " in _rest else "")
-
-
 def _quiet_secrets_in_logs() -> None:
-    logger = logging.getLogger("werkzeug")
-    if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
-        logger.addFilter(_RedactSecrets())
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "campaign"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+            logger.addFilter(_RedactSecrets())

@@ -45,7 +45,52 @@ def seed_command() -> None:
     click.echo(f"Loaded campaigns: {', '.join(report.campaigns)}; embassies: {report.embassies}.")
 
 
+@click.group("privacy")
+def privacy_group() -> None:
+    """Erase, purge and anonymise signers' data."""
+
+
+@privacy_group.command("erase")
+@click.argument("address")
+def erase_command(address: str) -> None:
+    """Erase every signature made with ADDRESS, on every campaign."""
+    from campaign import erasure
+
+    count = erasure.erase_by_email(db.session, address)
+    db.session.commit()
+    erasure.checkpoint(db.engine)
+    click.echo(f"Erased {count} signature(s).")
+
+
+@privacy_group.command("purge-pending")
+def purge_pending_command() -> None:
+    """Delete signatures left unconfirmed longer than PENDING_MAX_AGE_DAYS (for cron)."""
+    from datetime import timedelta
+
+    from campaign import erasure
+
+    days = int(current_app.config["PENDING_MAX_AGE_DAYS"])
+    count = erasure.purge_pending(db.session, timedelta(days=days))
+    db.session.commit()
+    erasure.checkpoint(db.engine)
+    click.echo(f"Purged {count} unconfirmed signature(s) older than {days} days.")
+
+
+@privacy_group.command("anonymise")
+def anonymise_command() -> None:
+    """Strip personal data from signatures delivered over RETENTION_DAYS ago (for cron)."""
+    from datetime import timedelta
+
+    from campaign import erasure
+
+    days = int(current_app.config["RETENTION_DAYS"])
+    count = erasure.anonymise_delivered(db.session, timedelta(days=days))
+    db.session.commit()
+    erasure.checkpoint(db.engine)
+    click.echo(f"Anonymised {count} signature(s) delivered more than {days} days ago.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for cmd in (migrate_command, seed_command):
+    for cmd in (migrate_command, seed_command, privacy_group):
         app.cli.add_command(cmd)

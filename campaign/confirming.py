@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from campaign import counting, mail
+from campaign import counting, erasure, mail
 from campaign.campaigns import text_for
 from campaign.models import Signature, SignatureStatus, utcnow
 
@@ -93,6 +93,11 @@ def _message(signature: Signature, kind: str, *, repeated: bool) -> mail.Message
             "repeated": repeated,
             "confirm_url": mail.absolute(
                 url_for("public.confirm", lang=signature.locale, token=make_token(signature))
+            ),
+            "withdraw_url": mail.absolute(
+                url_for(
+                    "public.withdraw", lang=signature.locale, token=erasure.make_token(signature)
+                )
             ),
             "campaign_url": mail.absolute(
                 url_for("public.campaign", lang=signature.locale, slug=signature.campaign.slug)

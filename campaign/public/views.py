@@ -15,7 +15,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from campaign import campaigns, confirming, counting, languages, signing
+from campaign import campaigns, confirming, counting, erasure, languages, signing
 from campaign.extensions import csrf, db, limiter
 from campaign.models import Campaign, Display
 from campaign.privacy import client_key
@@ -192,4 +192,38 @@ def confirm():
         text=text,
         signature=signature,
         count=counting.confirmed_count(db.session, campaign.id),
+    )
+
+
+@bp.route("/<lang:lang>/withdraw", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form below, after the rate limit has counted the attempt
+@_limit("CONFIRM")
+def withdraw():
+    """Ask (GET) and then withdraw a signature and erase its data (POST)."""
+    form = ConfirmForm()
+    token = request.args.get("token", "") if request.method == "GET" else form.token.data or ""
+    signature = erasure.signature_for_token(db.session, token)
+    if signature is None:
+        # Also the answer after a withdrawal: the link names nothing any more.
+        return render_template("public/withdraw.html", gone=True), 404
+    if request.method == "GET":
+        form.token.data = token
+        text = campaigns.text_for(signature.campaign, g.lang)
+        return render_template("public/withdraw.html", form=form, text=text)
+    if not form.validate():
+        abort(400)
+    erasure.erase(db.session, signature)
+    # Committed here rather than at the edge: the log checkpoint must follow the commit.
+    db.session.commit()
+    erasure.checkpoint(db.engine)
+    return render_template("public/withdraw.html", done=True)
+
+
+@bp.get("/<lang:lang>/privacy")
+def privacy() -> str:
+    """What is stored, why, for how long, who sees it."""
+    return render_template(
+        "public/privacy.html",
+        pending_days=current_app.config["PENDING_MAX_AGE_DAYS"],
+        retention_days=current_app.config["RETENTION_DAYS"],
     )

@@ -1,0 +1,125 @@
+"""Forgetting signers: withdrawal, erasure on request, purging and anonymising on schedule."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from campaign import counting
+from campaign.models import (
+    CommentStatus,
+    Delivery,
+    Display,
+    ShareLink,
+    Signature,
+    SignatureStatus,
+    utcnow,
+)
+from campaign.signing import email_key
+
+_SALT = "withdraw-signature"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def make_token(signature: Signature) -> str:
+    """A signed token that lets the owner of a signature withdraw it, for as long as it exists."""
+    return _serializer().dumps([signature.id, signature.email_key[:16]])
+
+
+def signature_for_token(session: Session, token: str) -> Signature | None:
+    """The signature a withdrawal token names, or None."""
+    try:
+        signature_id, key = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(signature_id, int) or not isinstance(key, str):
+        return None
+    signature = session.get(Signature, signature_id)
+    if signature is None or signature.email_key[:16] != key:
+        return None
+    return signature
+
+
+def erase(session: Session, signature: Signature) -> None:
+    """Delete a signature and everything that points to its owner; the count follows."""
+    if signature.status == SignatureStatus.CONFIRMED:
+        counting.add(session, signature.campaign_id, -1)
+    session.execute(delete(ShareLink).where(ShareLink.signature_id == signature.id))
+    session.delete(signature)
+    session.flush()
+
+
+def erase_by_email(session: Session, address: str) -> int:
+    """Erase every signature made with this address (in any spelling); returns how many."""
+    key = email_key(address)
+    found = list(session.scalars(select(Signature).where(Signature.email_key == key)))
+    for signature in found:
+        erase(session, signature)
+    return len(found)
+
+
+def purge_pending(session: Session, older_than: timedelta) -> int:
+    """Delete signatures never confirmed within ``older_than``; returns how many."""
+    cutoff = utcnow() - older_than
+    result = session.execute(
+        delete(Signature).where(
+            Signature.status == SignatureStatus.PENDING, Signature.created_at < cutoff
+        )
+    )
+    return result.rowcount or 0
+
+
+def anonymise_delivered(session: Session, after: timedelta) -> int:
+    """Strip personal data from signatures delivered more than ``after`` ago.
+
+    The signature stays (the total and the country remain true), the person does not.
+    """
+    last_delivery = (
+        select(Delivery.campaign_id, func.max(Delivery.cutoff).label("cutoff"))
+        .where(Delivery.delivered_on < utcnow() - after)
+        .group_by(Delivery.campaign_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Signature.id)
+        .join(last_delivery, last_delivery.c.campaign_id == Signature.campaign_id)
+        .where(Signature.confirmed_at <= last_delivery.c.cutoff, Signature.email != "")
+    ).scalars()
+    count = 0
+    for signature_id in rows.all():
+        session.execute(
+            update(Signature)
+            .where(Signature.id == signature_id)
+            .values(
+                email="",
+                email_key=f"anonymised:{secrets.token_hex(16)}",
+                name="",
+                city="",
+                organisation="",
+                comment="",
+                comment_status=CommentStatus.NONE,
+                display=Display.HIDDEN,
+                client_key=None,
+            )
+        )
+        count += 1
+    return count
+
+
+def checkpoint(engine: Engine) -> None:
+    """On SQLite, after a commit, fold the write-ahead log into the database and empty it.
+
+    With secure_delete on, erased rows are overwritten in the database file; emptying the
+    log removes the older copies of their pages.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

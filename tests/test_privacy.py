@@ -1,0 +1,184 @@
+"""Withdrawal, erasure and retention really forget; logs never hold personal data."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import urllib.parse
+import urllib.request
+from datetime import timedelta
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from campaign import counting
+from campaign.models import Campaign, Delivery, Signature, utcnow
+from tests.factories import csrf_token, make_signature, sign_form
+
+ADDRESS = "erase.me.please@example.org"
+
+
+@pytest.fixture
+def config_overrides(smtp):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port}
+
+
+def _link(message, kind: str) -> str:
+    match = re.search(rf"http://petition\.test(/\S+/{kind}\?token=\S+)", message.get_content())
+    assert match, message.get_content()
+    return match.group(1)
+
+
+def _database_bytes(app) -> bytes:
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    return b"".join(
+        p.read_bytes() for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()
+    )
+
+
+def _count(app) -> int:
+    from campaign.extensions import db
+
+    with app.app_context():
+        return counting.confirmed_count(db.session, 1)
+
+
+def test_every_email_carries_a_withdrawal_link_that_erases(app, client, smtp, backend):
+    page = client.get("/en/zhanaozen/")
+    token = csrf_token(page.get_data(as_text=True))
+    client.post("/en/zhanaozen/", data=sign_form(email=ADDRESS, csrf_token=token))
+    confirm = client.get(_link(smtp.messages[0], "confirm"))
+    client.post(
+        "/en/confirm",
+        data={
+            "token": re.search(r"token=(\S+)", _link(smtp.messages[0], "confirm")).group(1),
+            "csrf_token": csrf_token(confirm.get_data(as_text=True)),
+        },
+    )
+    client.post("/en/zhanaozen/", data=sign_form(email=ADDRESS, csrf_token=token))
+    assert len(smtp.messages) == 2
+    links = [_link(m, "withdraw") for m in smtp.messages]
+    assert links[0] == links[1]
+    assert _count(app) == 1
+
+    ask = client.get(links[0])
+    assert ask.status_code == 200
+    assert "Withdraw my signature" in ask.get_data(as_text=True)
+    assert _count(app) == 1  # opening the link changes nothing
+
+    done = client.post(
+        "/en/withdraw",
+        data={
+            "token": re.search(r"token=(\S+)", links[0]).group(1),
+            "csrf_token": csrf_token(ask.get_data(as_text=True)),
+        },
+    )
+    assert done.status_code == 200
+    assert "withdrawn" in done.get_data(as_text=True)
+    assert _count(app) == 0
+    from campaign.extensions import db
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Signature.id))) == 0
+    assert client.get(links[0]).status_code == 404
+    if backend == "sqlite":
+        data = _database_bytes(app)
+        assert ADDRESS.encode() not in data
+        assert b"Aigerim Test" not in data
+
+
+def test_cli_erases_by_email_in_any_spelling(app, runner, session, backend):
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, email=ADDRESS, name="Erased Person")
+    make_signature(session, campaign, email="keep@example.org")
+    session.commit()
+    result = runner.invoke(args=["privacy", "erase", ADDRESS.upper()])
+    assert result.exit_code == 0, result.output
+    assert "Erased 1 signature" in result.output
+    session.expire_all()
+    assert [s.email for s in session.scalars(select(Signature))] == ["keep@example.org"]
+    assert counting.confirmed_count(session, campaign.id) == 1
+    if backend == "sqlite":
+        data = _database_bytes(app)
+        assert ADDRESS.encode() not in data
+        assert b"Erased Person" not in data
+
+
+def test_unconfirmed_signatures_are_purged_after_the_configured_time(app, runner, session):
+    campaign = session.get(Campaign, 1)
+    old = make_signature(session, campaign, confirmed=False)
+    old.created_at = utcnow() - timedelta(days=15)
+    make_signature(session, campaign, confirmed=False)
+    make_signature(session, campaign, confirmed=True).created_at = utcnow() - timedelta(days=30)
+    session.commit()
+    result = runner.invoke(args=["privacy", "purge-pending"])
+    assert "Purged 1 " in result.output
+    session.expire_all()
+    assert session.scalar(select(func.count(Signature.id))) == 2
+
+
+def test_delivered_signatures_are_anonymised_after_the_retention_period(app, runner, session):
+    campaign = session.get(Campaign, 1)
+    delivered = make_signature(session, campaign, email="old@example.org", name="Old Signer")
+    delivered.confirmed_at = utcnow() - timedelta(days=200)
+    recent = make_signature(session, campaign, email="new@example.org")
+    session.add(
+        Delivery(
+            campaign_id=campaign.id,
+            recipient="Embassy",
+            delivered_on=utcnow() - timedelta(days=100),
+            cutoff=utcnow() - timedelta(days=100),
+        )
+    )
+    session.commit()
+    result = runner.invoke(args=["privacy", "anonymise"])
+    assert "Anonymised 1 " in result.output
+    session.expire_all()
+    old = session.get(Signature, delivered.id)
+    assert (old.email, old.name, old.client_key) == ("", "", None)
+    assert old.country == "GB"
+    assert session.get(Signature, recent.id).email == "new@example.org"
+    assert counting.confirmed_count(session, campaign.id) == 2
+
+
+def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def fetch(path: str, data: dict | None = None) -> str:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with opener.open(base + path, data=body, timeout=10) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.read().decode()
+
+    try:
+        page = fetch("/en/zhanaozen/")
+        fetch("/en/zhanaozen/", sign_form(email=ADDRESS, csrf_token=csrf_token(page)))
+        confirm_path = _link(smtp.messages[0], "confirm")
+        token = re.search(r"token=(\S+)", confirm_path).group(1)
+        ask = fetch(confirm_path)
+        fetch("/en/confirm", {"token": token, "csrf_token": csrf_token(ask)})
+        fetch("/en/zhanaozen/resend", {"email": ADDRESS, "csrf_token": csrf_token(page)})
+        withdraw_path = _link(smtp.messages[0], "withdraw")
+        withdraw_token = re.search(r"token=(\S+)", withdraw_path).group(1)
+        fetch(withdraw_path)
+        fetch("/en/confirm?token=broken")
+    finally:
+        server.shutdown()
+        thread.join()
+
+    # Everything logged but the test's own SMTP server (aiosmtpd logs as "mail.log").
+    text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    assert "/en/confirm" in text  # the requests were logged...
+    for secret in (ADDRESS, token, withdraw_token, "127.0.0.1"):
+        assert secret not in text  # ...without anything personal or secret
