@@ -1,0 +1,107 @@
+"""Any input to the public forms ends in a 2xx, 3xx or 4xx, and nothing is half-written."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from campaign.extensions import db
+from campaign.models import Signature
+from tests.factories import csrf_token, sign_form
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Any text, with the characters that cause trouble made likely.
+nasty = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["\u202e", "\u200b", "\x00", "\r", "\n", "'", '"', "<", ">", "=", "%"]),
+    ),
+    max_size=300,
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": nasty,
+        "email": st.one_of(nasty, st.emails().map(str)),
+        "country": st.one_of(nasty, st.sampled_from(["KZ", "GB", "RU", "", "ZZ"])),
+        "city": nasty,
+        "organisation": nasty,
+        "comment": nasty,
+        "display": st.one_of(nasty, st.sampled_from(["full", "initial", "hidden"])),
+        "exclude_from_delivery": nasty,
+        "wants_updates": nasty,
+        "via": nasty,
+        "website": st.one_of(st.just(""), nasty),
+    },
+)
+
+
+def _visible(text: str) -> bool:
+    return all(unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in text)
+
+
+def _assert_whole(app) -> None:
+    with app.app_context():
+        for signature in db.session.scalars(select(Signature)):
+            assert signature.name and _visible(signature.name)
+            assert "@" in signature.email
+            assert len(signature.country) == 2
+            assert signature.display in {"full", "initial", "hidden"}
+            assert _visible(signature.city) and _visible(signature.organisation)
+            assert signature.receipt
+
+
+def test_sign_form_never_fails_on_any_input(app, client):
+    token = csrf_token(client.get("/en/zhanaozen/").get_data(as_text=True))
+
+    @FUZZ
+    @given(data=fields, lang=st.sampled_from(["en", "ru", "kk"]))
+    def check(data, lang):
+        response = client.post(f"/{lang}/zhanaozen/", data={**data, "csrf_token": token})
+        assert response.status_code < 500, response.get_data(as_text=True)[:500]
+
+    check()
+    _assert_whole(app)
+
+
+def test_resend_and_confirmation_never_fail_on_any_input(client):
+    page = client.get("/en/zhanaozen/resend")
+    token = csrf_token(page.get_data(as_text=True))
+
+    @FUZZ
+    @given(email=nasty, confirm_token=nasty)
+    def check(email, confirm_token):
+        resend = client.post("/en/zhanaozen/resend", data={"email": email, "csrf_token": token})
+        assert resend.status_code < 500
+        shown = client.get("/en/confirm", query_string={"token": confirm_token})
+        assert shown.status_code < 500
+        posted = client.post("/en/confirm", data={"token": confirm_token, "csrf_token": token})
+        assert posted.status_code < 500
+        withdraw = client.post("/en/withdraw", data={"token": confirm_token, "csrf_token": token})
+        assert withdraw.status_code < 500
+
+    check()
+
+
+def test_names_keep_their_letters_in_every_script(app, client):
+    token = csrf_token(client.get("/en/zhanaozen/").get_data(as_text=True))
+    names = ["Әсел Қайратқызы", "Наталья Соколова", "محمد", "李小龍", "Ōkubo Zoë-Çelik"]
+    for n, name in enumerate(names):
+        data = sign_form(name=f"\u202e{name}\u200b", email=f"s{n}@example.org", csrf_token=token)
+        assert client.post("/en/zhanaozen/", data=data).status_code == 303
+    with app.app_context():
+        stored = [s.name for s in db.session.scalars(select(Signature).order_by(Signature.id))]
+    assert stored == names
+
+
+def test_oversized_request_gets_a_clear_413(client):
+    response = client.post("/en/zhanaozen/", data={"comment": "x" * 100_000})
+    assert response.status_code == 413
+    assert "Too much data" in response.get_data(as_text=True)
