@@ -1,0 +1,126 @@
+"""The audit log: who did what, when, to how many; and reading it back, filtered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from campaign.models import AuditEntry, Organiser
+
+# Actions this module's callers write; exports and deliveries add their own names.
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+LOGOUT = "logout"
+SECOND_FACTOR_ENROLLED = "second_factor_enrolled"
+ACCOUNT_CREATED = "account_created"
+ACCOUNT_DISABLED = "account_disabled"
+ACCOUNT_ENABLED = "account_enabled"
+PASSWORD_RESET = "password_reset"  # noqa: S105 (an action name)
+SIGNATURES_INVALIDATED = "signatures_invalidated"
+SIGNATURES_RESTORED = "signatures_restored"
+COMMENT_APPROVED = "comment_approved"
+COMMENT_REJECTED = "comment_rejected"
+
+
+def record(
+    session: Session,
+    action: str,
+    organiser: Organiser | None,
+    campaign_id: int | None = None,
+    count: int = 0,
+    **detail: Any,
+) -> AuditEntry:
+    """Add an entry to the audit log (flushed, not committed) and return it.
+
+    ``detail`` holds plain facts (a format, a reason category, a date); an email address
+    there is refused, because the log is read by every organiser and kept for long.
+    """
+    for key, value in detail.items():
+        if isinstance(value, str) and "@" in value:
+            raise ValueError(f"audit detail {key!r} looks like an email address")
+    entry = AuditEntry(
+        action=action,
+        organiser_id=organiser.id if organiser is not None else None,
+        campaign_id=campaign_id,
+        count=count,
+        detail=dict(detail),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an organiser narrows the log to; every part is optional."""
+
+    action: str = ""
+    organiser_id: int | None = None
+    campaign_id: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed to the entries this filter keeps."""
+        if self.action:
+            query = query.where(AuditEntry.action == self.action)
+        if self.organiser_id is not None:
+            query = query.where(AuditEntry.organiser_id == self.organiser_id)
+        if self.campaign_id is not None:
+            query = query.where(AuditEntry.campaign_id == self.campaign_id)
+        if self.since is not None:
+            query = query.where(AuditEntry.at >= _start_of(self.since))
+        if self.until is not None:
+            query = query.where(AuditEntry.at < _start_of(self.until + timedelta(days=1)))
+        return query
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the filtered log, newest first."""
+
+    entries: list[AuditEntry]
+    organisers: Mapping[int, Organiser]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the filtered log fills."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def entries(session: Session, what: AuditFilter, page: int = 1, per_page: int = 50) -> AuditPage:
+    """The entries ``what`` keeps, one page of them, with the organisers they name."""
+    total = session.scalar(what.apply(select(func.count(AuditEntry.id)))) or 0
+    page = max(1, page)
+    rows = list(
+        session.scalars(
+            what.apply(select(AuditEntry))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    ids = {row.organiser_id for row in rows if row.organiser_id is not None}
+    people = (
+        {o.id: o for o in session.scalars(select(Organiser).where(Organiser.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    return AuditPage(rows, people, total, page, per_page)
+
+
+def actions(session: Session) -> list[str]:
+    """Every action name the log holds, for the filter's choices."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

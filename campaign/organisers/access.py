@@ -1,0 +1,145 @@
+"""Who may open an organiser page: the signed-in session, its expiry, and the guard.
+
+Every route on the organisers' blueprint passes the guard below, so a view added later
+cannot forget it. Only the sign-in steps are open.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from campaign.extensions import db
+from campaign.models import Organiser
+from campaign.organisers import bp
+
+# The steps of signing in: password, then enrolling a second factor or entering a code.
+OPEN_ENDPOINTS = frozenset({"organisers.login", "organisers.second_factor", "organisers.enrol"})
+
+# A password accepted this long ago without the code that follows is forgotten.
+PENDING_SECONDS = 5 * 60
+
+_ID, _VERSION, _SEEN, _SINCE = (
+    "organiser_id",
+    "organiser_version",
+    "organiser_seen",
+    "organiser_since",
+)
+_PENDING_ID, _PENDING_VERSION, _PENDING_AT = "pending_id", "pending_version", "pending_at"
+
+
+def current_organiser() -> Organiser | None:
+    """The organiser signed in on this request, or None."""
+    return g.get("organiser")
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def begin_sign_in(organiser: Organiser) -> None:
+    """Remember, for a few minutes, that this organiser's password was right."""
+    session.clear()
+    session[_PENDING_ID] = organiser.id
+    session[_PENDING_VERSION] = organiser.session_version
+    session[_PENDING_AT] = _now()
+
+
+def pending_organiser() -> Organiser | None:
+    """The organiser whose password was accepted and who still owes a code, if any."""
+    organiser_id = session.get(_PENDING_ID)
+    started = session.get(_PENDING_AT, 0)
+    if not isinstance(organiser_id, int) or _now() - started > PENDING_SECONDS:
+        return None
+    organiser = db.session.get(Organiser, organiser_id)
+    if (
+        organiser is None
+        or not organiser.active
+        or organiser.session_version != session.get(_PENDING_VERSION)
+    ):
+        return None
+    return organiser
+
+
+def finish_sign_in(organiser: Organiser) -> None:
+    """Start a fresh signed-in session (a new cookie, nothing of the old one kept)."""
+    session.clear()
+    now = _now()
+    session[_ID] = organiser.id
+    session[_VERSION] = organiser.session_version
+    session[_SEEN] = now
+    session[_SINCE] = now
+
+
+def forget() -> None:
+    """Drop whatever this browser's session held."""
+    session.clear()
+
+
+def _signed_in() -> Organiser | None:
+    """The organiser this session belongs to, if it is still valid; refreshes its idle clock."""
+    organiser_id = session.get(_ID)
+    if not isinstance(organiser_id, int):
+        return None
+    now = _now()
+    idle = int(current_app.config["ORGANISER_IDLE_MINUTES"]) * 60
+    longest = int(current_app.config["ORGANISER_SESSION_HOURS"]) * 3600
+    if now - session.get(_SEEN, 0) > idle or now - session.get(_SINCE, 0) > longest:
+        return None
+    organiser = db.session.get(Organiser, organiser_id)
+    if (
+        organiser is None
+        or not organiser.active
+        or not organiser.totp_enrolled
+        or organiser.session_version != session.get(_VERSION)
+    ):
+        return None
+    session[_SEEN] = now
+    return organiser
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    """Refuse anyone not fully signed in: to the sign-in page for reading, 403 otherwise."""
+    organiser = _signed_in()
+    if organiser is not None:
+        g.organiser = organiser
+        return None
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if session.get(_ID) is not None:
+        # An expired or ended session: forget it, so the next sign-in starts clean.
+        forget()
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("organisers.login", next=_local_path(request.full_path)))
+    abort(403)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Organiser pages hold signers' data: no cache anywhere may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site's organiser pages, else None."""
+    if not target:
+        return None
+    target = target.rstrip("?")
+    if (
+        not target.startswith(bp.url_prefix + "/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 32 for ch in target)
+    ):
+        return None
+    return target
+
+
+def after_sign_in_target(target: str | None) -> str:
+    """Where to go once signed in: the page first asked for, if it was an organiser page."""
+    return _local_path(target) or url_for("organisers.index")
