@@ -43,6 +43,8 @@ class Defaults:
     RATELIMIT_LOGIN_ACCOUNT = "5 per 15 minutes"
     # Second-factor attempts per half-finished sign-in and per client address.
     RATELIMIT_SECOND_FACTOR = "5 per 5 minutes"
+    # Named share links anyone may create, per client address.
+    RATELIMIT_LINKS = "10 per hour"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # A Redis that stops answering must not hold requests up, nor ever turn into a 500.
@@ -102,6 +104,9 @@ class Defaults:
     # Sources allowed to frame the embeddable widget (CSP frame-ancestors), e.g.
     # "https://union.example https://allies.example"; every other page refuses framing.
     EMBED_FRAME_ANCESTORS = ""
+    # Seconds a campaign's link-preview image is kept before it is drawn again with the
+    # current count.
+    PREVIEW_REFRESH = 300
 
     # Organisers: password length, and how long a session lives idle and at most.
     ORGANISER_PASSWORD_MIN_LENGTH = 12
