@@ -125,7 +125,7 @@ def _error_pages(app: Flask) -> None:
 
 def _template_helpers(app: Flask) -> None:
     """Functions the templates need for numbers and languages."""
-    from flask_babel import format_timedelta, get_locale
+    from flask_babel import format_date, format_timedelta, get_locale
 
     from campaign import countries
 
@@ -135,6 +135,10 @@ def _template_helpers(app: Flask) -> None:
         format_timedelta=format_timedelta,
         country_name=lambda code: countries.name(code, str(get_locale())),
         current_language=lambda: str(get_locale()),
+        format_date=format_date,
+        alternates=languages.alternates,
+        canonical_url=languages.canonical_url,
+        lang_attr=languages.lang_attr,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
+from markupsafe import Markup
 from werkzeug.routing import BaseConverter
 
 COOKIE = "lang"
@@ -28,3 +29,38 @@ def current() -> str:
     """The language of the current request (the Flask-Babel locale selector)."""
     lang = getattr(g, "lang", None)
     return lang or negotiate()
+
+
+def _page_url(lang: str) -> str | None:
+    """The absolute address of the current public page in ``lang``, without its query."""
+    rule = request.url_rule
+    if rule is None or "lang" not in rule.arguments or request.blueprint != "public":
+        return None
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + url_for(request.endpoint or "", **dict(request.view_args or {}, lang=lang))
+
+
+def canonical_url() -> str | None:
+    """The current public page's own address, for rel=canonical and og:url."""
+    return _page_url(current())
+
+
+def alternates() -> list[tuple[str, str]]:
+    """(hreflang, address) of the current public page in every language, then x-default."""
+    links = [(lang, _page_url(lang)) for lang in current_app.config["LANGUAGES"]]
+    found = [(lang, url) for lang, url in links if url]
+    if not found:
+        return []
+    if request.endpoint == "public.home":
+        # The root chooses the reader's language itself.
+        default = current_app.config["BASE_URL"].rstrip("/") + url_for("public.root")
+    else:
+        default = dict(found)[current_app.config["BABEL_DEFAULT_LOCALE"]]
+    return [*found, ("x-default", default)]
+
+
+def lang_attr(locale: str) -> Markup:
+    """A lang attribute for content shown in another language than the page (a fallback)."""
+    if locale == current():
+        return Markup("")
+    return Markup(' lang="%s"') % locale
