@@ -94,7 +94,7 @@ class SignForm(FlaskForm):
         choices=[
             SelectChoice(Display.HIDDEN.value, _l("Do not show my name")),
             SelectChoice(Display.INITIAL.value, _l("First name and initial")),
-            SelectChoice(Display.FULL.value, _l("Full name")),
+            SelectChoice(Display.FULL.value, _l("My full name")),
         ],
         default=Display.HIDDEN.value,
         validators=[InputRequired(_l("Please choose how your name may appear."))],
