@@ -46,8 +46,12 @@ def create_app(
     babel.init_app(app, locale_selector=languages.current)
     _sqlite_durability(app, db)
 
+    from campaign import surge
     from campaign.health import bp as health
     from campaign.public.views import bp as public
+
+    # Before the blueprints: its hook then runs after theirs and can drop their cookies.
+    surge.init_app(app)
 
     app.register_blueprint(public)
     app.register_blueprint(health)

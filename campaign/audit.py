@@ -25,6 +25,8 @@ SIGNATURES_INVALIDATED = "signatures_invalidated"
 SIGNATURES_RESTORED = "signatures_restored"
 COMMENT_APPROVED = "comment_approved"
 COMMENT_REJECTED = "comment_rejected"
+SIGNING_PAUSED = "signing_paused"
+SIGNING_RESUMED = "signing_resumed"
 
 
 def record(

@@ -6,7 +6,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaign.models import Campaign, CampaignText, Display, Signature, SignatureStatus
+from campaign.models import (
+    Campaign,
+    CampaignText,
+    Display,
+    Organiser,
+    Signature,
+    SignatureStatus,
+)
 
 
 def by_slug(session: Session, slug: str) -> Campaign | None:
@@ -32,6 +39,19 @@ def missing_languages(campaign: Campaign) -> list[str]:
     """Languages of the site that the campaign's content lacks (shown in English)."""
     have = {text.locale for text in campaign.texts}
     return [lang for lang in current_app.config["LANGUAGES"] if lang not in have]
+
+
+def set_signing_paused(
+    session: Session, campaign: Campaign, paused: bool, organiser: Organiser | None = None
+) -> None:
+    """Stop or restart taking signatures on a campaign, and note it in the audit log."""
+    from campaign import audit
+
+    if campaign.signing_paused == paused:
+        return
+    campaign.signing_paused = paused
+    action = audit.SIGNING_PAUSED if paused else audit.SIGNING_RESUMED
+    audit.record(session, action, organiser, campaign_id=campaign.id)
 
 
 def latest_public_signers(session: Session, campaign_id: int, limit: int = 10) -> list[Signature]:

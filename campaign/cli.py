@@ -8,6 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from campaign import seeding
 from campaign.extensions import db
@@ -90,7 +91,52 @@ def anonymise_command() -> None:
     click.echo(f"Anonymised {count} signature(s) delivered more than {days} days ago.")
 
 
+@click.group("campaign", cls=AppGroup)
+def campaign_group() -> None:
+    """Run a campaign: pause and resume signing."""
+
+
+def _set_paused(slug: str, paused: bool) -> None:
+    from campaign import campaigns
+
+    campaign = campaigns.by_slug(db.session, slug)
+    if campaign is None:
+        raise click.ClickException(f"No campaign {slug!r}.")
+    campaigns.set_signing_paused(db.session, campaign, paused)
+    db.session.commit()
+
+
+@campaign_group.command("pause")
+@click.argument("slug")
+def pause_command(slug: str) -> None:
+    """Stop taking signatures on the campaign SLUG; its page stays up."""
+    _set_paused(slug, True)
+    click.echo(f"Signing paused on {slug}.")
+
+
+@campaign_group.command("resume")
+@click.argument("slug")
+def resume_command(slug: str) -> None:
+    """Take signatures on the campaign SLUG again."""
+    _set_paused(slug, False)
+    click.echo(f"Signing resumed on {slug}.")
+
+
+@click.command("mail-worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def mail_worker_command(burst: bool) -> None:
+    """Send the emails queued on MAIL_QUEUE_URL, retrying failed ones."""
+    queue_url = current_app.config["MAIL_QUEUE_URL"]
+    if not queue_url:
+        raise click.ClickException("CAMPAIGN_MAIL_QUEUE_URL is not set: mail is sent inline.")
+    from campaign import mailqueue
+
+    mailqueue.work(queue_url, burst=burst)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    for cmd in (campaign_group, mail_worker_command):
+        app.cli.add_command(cmd)
     for cmd in (migrate_command, seed_command, privacy_group):
         app.cli.add_command(cmd)

@@ -145,3 +145,21 @@ class ConfirmForm(FlaskForm):
     """The button that confirms a signature; carries the token in the body."""
 
     token = HiddenField(validators=[DataRequired()])
+
+
+class LinkForm(FlaskForm):
+    """Names a share link for a group or union branch."""
+
+    label = StringField(
+        _l("Name of your group, branch or network"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please give the link a name.")),
+            Length(max=120, message=_l("Please use at most %(max)d characters.")),
+        ],
+    )
+
+    def validate_label(self, field: StringField) -> None:
+        """Refuse a name made only of invisible characters."""
+        if not clean_text(field.data):
+            raise ValidationError(_l("Please give the link a name."))

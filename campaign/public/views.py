@@ -15,7 +15,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from campaign import campaigns, confirming, counting, erasure, languages, signing
+from campaign import campaigns, confirming, counting, erasure, languages, signing, surge
 from campaign.extensions import csrf, db, limiter
 from campaign.models import Campaign, Display
 from campaign.privacy import client_key
@@ -88,7 +88,11 @@ def home() -> Response:
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = _campaign_or_404(slug)
-    form = SignForm()
+    # In surge mode the page is shared through caches, so its form holds no session-bound
+    # token; a POST is trusted on the shared form token and on the browser's word that it
+    # comes from this site, else it falls back to the session token (see surge.py).
+    shared_form = surge.enabled() and (request.method == "GET" or surge.post_accepted())
+    form = SignForm(meta={"csrf": False}) if shared_form else SignForm()
     form.set_countries(g.lang)
     if request.method == "GET":
         form.via.data = request.args.get("via", "")[:32]
@@ -121,8 +125,8 @@ def campaign(slug: str) -> Response | str:
     return redirect(url_for(".thanks", slug=slug), code=303)
 
 
-def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200):
-    return make_response(
+def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Response:
+    response = make_response(
         render_template(
             "public/campaign.html",
             campaign=campaign,
@@ -130,21 +134,30 @@ def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200):
             count=counting.confirmed_count(db.session, campaign.id),
             signers=campaigns.latest_public_signers(db.session, campaign.id),
             form=form,
+            surge_token=surge.form_token() if surge.enabled() else None,
         ),
         status,
     )
+    if surge.enabled() and request.method == "GET":
+        return surge.cacheable(response)
+    # The form carries a token bound to this visitor's session: no shared cache may keep it.
+    response.headers["Cache-Control"] = "private"
+    return response
 
 
 @bp.get("/<lang:lang>/<slug>/thanks")
-def thanks(slug: str) -> str:
+def thanks(slug: str) -> Response:
     """After signing: check your inbox, and share."""
     campaign = _campaign_or_404(slug)
-    return render_template(
-        "public/thanks.html",
-        campaign=campaign,
-        text=campaigns.text_for(campaign, g.lang),
-        count=counting.confirmed_count(db.session, campaign.id),
+    response = make_response(
+        render_template(
+            "public/thanks.html",
+            campaign=campaign,
+            text=campaigns.text_for(campaign, g.lang),
+            count=counting.confirmed_count(db.session, campaign.id),
+        )
     )
+    return surge.cacheable(response) if surge.enabled() else response
 
 
 @bp.route("/<lang:lang>/<slug>/resend", methods=["GET", "POST"])
