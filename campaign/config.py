@@ -38,11 +38,6 @@ class Defaults:
     RATELIMIT_LOGIN_ACCOUNT = "5 per 15 minutes"
     # Second-factor attempts per half-finished sign-in and per client address.
     RATELIMIT_SECOND_FACTOR = "5 per 5 minutes"
-    # Failed sign-ins per account (known or not), in fixed windows: a stranger who uses
-    # them up locks the account out only until the window ends.
-    RATELIMIT_LOGIN_ACCOUNT = "5 per 15 minutes"
-    # Second-factor attempts per half-finished sign-in and per client address.
-    RATELIMIT_SECOND_FACTOR = "5 per 5 minutes"
     # Named share links anyone may create, per client address.
     RATELIMIT_LINKS = "10 per hour"
     RATELIMIT_HEADERS_ENABLED = True
@@ -107,17 +102,6 @@ class Defaults:
     # Seconds a campaign's link-preview image is kept before it is drawn again with the
     # current count.
     PREVIEW_REFRESH = 300
-
-    # Organisers: password length, and how long a session lives idle and at most.
-    ORGANISER_PASSWORD_MIN_LENGTH = 12
-    ORGANISER_IDLE_MINUTES = 30
-    ORGANISER_SESSION_HOURS = 12
-    # Dashboard: days in the signatures-per-day chart; a surge worth a look is this many
-    # signatures from one address hash or one email domain within the last hours given.
-    DASHBOARD_DAYS = 30
-    DASHBOARD_SURGE_HOURS = 24
-    DASHBOARD_SURGE_PER_ADDRESS = 10
-    DASHBOARD_SURGE_PER_DOMAIN = 50
 
     # Organisers: password length, and how long a session lives idle and at most.
     ORGANISER_PASSWORD_MIN_LENGTH = 12
