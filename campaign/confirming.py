@@ -8,6 +8,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from campaign import counting, erasure, mail
@@ -54,8 +55,17 @@ def confirm(session: Session, signature: Signature) -> bool:
     """Confirm a pending signature and count it; True if this call confirmed it."""
     if signature.status != SignatureStatus.PENDING:
         return False
-    signature.status = SignatureStatus.CONFIRMED
-    signature.confirmed_at = utcnow()
+    # The database checks the status again as it writes (and holds the row until commit),
+    # so confirmations racing each other or a moderator count a signature exactly once.
+    changed = session.execute(
+        update(Signature)
+        .where(Signature.id == signature.id, Signature.status == SignatureStatus.PENDING)
+        .values(status=SignatureStatus.CONFIRMED, confirmed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(signature)
+    if changed != 1:
+        return False
     counting.add(session, signature.campaign_id, 1)
     session.flush()
     return True
