@@ -39,9 +39,15 @@ def _now() -> int:
     return int(time.time())
 
 
+def _fresh_session() -> None:
+    """Empty the session, and drop this request's CSRF token that belonged to it."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 def begin_sign_in(organiser: Organiser) -> None:
     """Remember, for a few minutes, that this organiser's password was right."""
-    session.clear()
+    _fresh_session()
     session[_PENDING_ID] = organiser.id
     session[_PENDING_VERSION] = organiser.session_version
     session[_PENDING_AT] = _now()
@@ -65,7 +71,7 @@ def pending_organiser() -> Organiser | None:
 
 def finish_sign_in(organiser: Organiser) -> None:
     """Start a fresh signed-in session (a new cookie, nothing of the old one kept)."""
-    session.clear()
+    _fresh_session()
     now = _now()
     session[_ID] = organiser.id
     session[_VERSION] = organiser.session_version
@@ -75,7 +81,7 @@ def finish_sign_in(organiser: Organiser) -> None:
 
 def forget() -> None:
     """Drop whatever this browser's session held."""
-    session.clear()
+    _fresh_session()
 
 
 def _signed_in() -> Organiser | None:
@@ -103,9 +109,8 @@ def _signed_in() -> Organiser | None:
 @bp.before_request
 def _guard() -> Response | None:
     """Refuse anyone not fully signed in: to the sign-in page for reading, 403 otherwise."""
-    organiser = _signed_in()
+    g.organiser = organiser = _signed_in()
     if organiser is not None:
-        g.organiser = organiser
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
@@ -115,6 +120,12 @@ def _guard() -> Response | None:
     if request.method in ("GET", "HEAD"):
         return redirect(url_for("organisers.login", next=_local_path(request.full_path)))
     abort(403)
+
+
+@bp.context_processor
+def _organiser_in_templates() -> dict[str, Organiser | None]:
+    """Templates see who is signed in (already loaded by the guard, no query)."""
+    return {"organiser": g.get("organiser")}
 
 
 @bp.after_request

@@ -1,0 +1,299 @@
+"""Organisers' pages: campaigns, dashboard, signatures and their moderation, comments, audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from campaign import accounts, audit, campaigns, charts, dashboard, moderation
+from campaign.extensions import db
+from campaign.models import Campaign, Signature, SignatureStatus, utcnow
+from campaign.organisers import bp
+from campaign.organisers.access import current_organiser
+from campaign.organisers.forms import (
+    ActionForm,
+    AuditFilterForm,
+    InvalidateForm,
+    RestoreForm,
+    SignatureFilterForm,
+)
+
+
+def _organiser():
+    organiser = current_organiser()
+    if organiser is None:  # the guard lets no one through without one
+        abort(403)
+    return organiser
+
+
+def _campaign_or_404(slug: str) -> Campaign:
+    campaign = campaigns.by_slug(db.session, slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _all_campaigns() -> list[Campaign]:
+    return list(db.session.scalars(select(Campaign).order_by(Campaign.id)))
+
+
+@bp.get("/")
+def index() -> Response | str:
+    """Every campaign with its count and the languages its text lacks; picks one."""
+    chosen = request.args.get("campaign", "")
+    if chosen:
+        return redirect(url_for(".campaign_dashboard", slug=_campaign_or_404(chosen).slug))
+    rows = [
+        (campaign, dashboard.status_counts(db.session, campaign.id), _missing(campaign))
+        for campaign in _all_campaigns()
+    ]
+    return render_template("organisers/index.html", rows=rows)
+
+
+def _missing(campaign: Campaign) -> list[str]:
+    return campaigns.missing_languages(campaign)
+
+
+@bp.get("/campaigns/<slug>/")
+def campaign_dashboard(slug: str) -> str:
+    """A campaign at a glance: counts, signatures per day, countries, links, surges."""
+    campaign = _campaign_or_404(slug)
+    config = current_app.config
+    now = utcnow()
+    per_day = dashboard.confirmed_per_day(
+        db.session, campaign.id, int(config["DASHBOARD_DAYS"]), now.date()
+    )
+    return render_template(
+        "organisers/dashboard.html",
+        campaign=campaign,
+        campaigns=_all_campaigns(),
+        title=campaigns.text_for(campaign, "en").title,
+        counts=dashboard.status_counts(db.session, campaign.id),
+        per_day=per_day,
+        chart=charts.bars_per_day(per_day),
+        countries=dashboard.by_country(db.session, campaign.id),
+        share_links=dashboard.top_share_links(db.session, campaign.id),
+        comments_waiting=moderation.count_comments_awaiting(db.session, campaign.id),
+        surges=dashboard.surges(
+            db.session,
+            campaign.id,
+            now,
+            hours=int(config["DASHBOARD_SURGE_HOURS"]),
+            per_address=int(config["DASHBOARD_SURGE_PER_ADDRESS"]),
+            per_domain=int(config["DASHBOARD_SURGE_PER_DOMAIN"]),
+        ),
+        missing=_missing(campaign),
+    )
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
+    """The signature filter from the query string, and the selection it describes."""
+    form = SignatureFilterForm(formdata=request.args)
+    form.status.choices = [
+        ("", _("Any")),
+        (SignatureStatus.CONFIRMED.value, _("Confirmed")),
+        (SignatureStatus.PENDING.value, _("Pending")),
+        (SignatureStatus.INVALIDATED.value, _("Invalidated")),
+    ]
+    if not form.validate():
+        return form, moderation.Selection()
+    selection = moderation.Selection(
+        domain=form.domain.data or "",
+        client_key=form.address.data or "",
+        since=_as_utc(form.since.data),
+        until=_as_utc(form.until.data),
+        status=form.status.data or "",
+        search=form.search.data or "",
+    )
+    return form, selection
+
+
+def _filter_args() -> dict[str, str]:
+    """The listing's filters as query arguments, to come back to the same list."""
+    keep = ("domain", "address", "since", "until", "status", "search", "page")
+    return {key: request.args[key] for key in keep if request.args.get(key)}
+
+
+def _signatures_page(
+    campaign: Campaign,
+    *,
+    invalidate_form: InvalidateForm | None = None,
+    restore_form: RestoreForm | None = None,
+    refused: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    form, selection = _filters()
+    page = form.page.data if isinstance(form.page.data, int) and form.page.data > 0 else 1
+    return render_template(
+        "organisers/signatures.html",
+        campaign=campaign,
+        form=form,
+        selection=selection,
+        listing=moderation.listing(db.session, campaign.id, selection, page=page),
+        filter_args=_filter_args(),
+        invalidate_form=invalidate_form or InvalidateForm(formdata=None),
+        restore_form=restore_form or RestoreForm(formdata=None),
+        refused=refused,
+    ), status
+
+
+@bp.get("/campaigns/<slug>/signatures")
+def signatures(slug: str) -> tuple[str, int]:
+    """Find signatures by address domain, address hash, time or text; act on them."""
+    return _signatures_page(_campaign_or_404(slug))
+
+
+def _back(slug: str) -> Response:
+    return redirect(url_for(".signatures", slug=slug, **_filter_args()), code=303)
+
+
+def _signature_of(campaign: Campaign, signature_id: int) -> Signature:
+    signature = db.session.get(Signature, signature_id)
+    if signature is None or signature.campaign_id != campaign.id:
+        abort(404)
+    return signature
+
+
+@bp.post("/campaigns/<slug>/signatures/<int:signature_id>/invalidate")
+def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    """Take one signature out of the count, with a reason."""
+    campaign = _campaign_or_404(slug)
+    signature = _signature_of(campaign, signature_id)
+    form = InvalidateForm()
+    if not form.validate():
+        return _signatures_page(campaign, invalidate_form=form, status=400)
+    if moderation.invalidate(
+        db.session, _organiser(), signature, moderation.InvalidReason(form.reason.data)
+    ):
+        flash(_("The signature was invalidated."))
+    return _back(slug)
+
+
+@bp.post("/campaigns/<slug>/signatures/<int:signature_id>/restore")
+def restore_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
+    """Put one invalidated signature back, with a reason."""
+    campaign = _campaign_or_404(slug)
+    signature = _signature_of(campaign, signature_id)
+    form = RestoreForm()
+    if not form.validate():
+        return _signatures_page(campaign, restore_form=form, status=400)
+    if moderation.restore(
+        db.session, _organiser(), signature, moderation.RestoreReason(form.reason.data)
+    ):
+        flash(_("The signature was restored."))
+    return _back(slug)
+
+
+@bp.post("/campaigns/<slug>/signatures/invalidate")
+def invalidate_matching(slug: str) -> Response | tuple[str, int]:
+    """Invalidate every signature the listing's filter matches; refused without a condition."""
+    campaign = _campaign_or_404(slug)
+    filters, selection = _filters()
+    form = InvalidateForm()
+    if filters.errors or not selection.has_condition():
+        return _signatures_page(campaign, refused=True, status=400)
+    if not form.validate():
+        return _signatures_page(campaign, invalidate_form=form, status=400)
+    changed = moderation.invalidate_matching(
+        db.session,
+        _organiser(),
+        campaign.id,
+        selection,
+        moderation.InvalidReason(form.reason.data),
+    )
+    flash(
+        ngettext(
+            "%(num)d signature was invalidated.", "%(num)d signatures were invalidated.", changed
+        )
+    )
+    return _back(slug)
+
+
+@bp.post("/campaigns/<slug>/signatures/restore")
+def restore_matching(slug: str) -> Response | tuple[str, int]:
+    """Restore every invalidated signature the listing's filter matches."""
+    campaign = _campaign_or_404(slug)
+    filters, selection = _filters()
+    form = RestoreForm()
+    if filters.errors or not selection.has_condition():
+        return _signatures_page(campaign, refused=True, status=400)
+    if not form.validate():
+        return _signatures_page(campaign, restore_form=form, status=400)
+    changed = moderation.restore_matching(
+        db.session,
+        _organiser(),
+        campaign.id,
+        selection,
+        moderation.RestoreReason(form.reason.data),
+    )
+    flash(ngettext("%(num)d signature was restored.", "%(num)d signatures were restored.", changed))
+    return _back(slug)
+
+
+@bp.get("/campaigns/<slug>/comments")
+def comments(slug: str) -> str:
+    """Comments waiting for a decision."""
+    campaign = _campaign_or_404(slug)
+    return render_template(
+        "organisers/comments.html",
+        campaign=campaign,
+        waiting=moderation.comments_awaiting(db.session, campaign.id),
+        total=moderation.count_comments_awaiting(db.session, campaign.id),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/campaigns/<slug>/comments/<int:signature_id>/<any(approve, reject):decision>")
+def decide_comment(slug: str, signature_id: int, decision: str) -> Response:
+    """Approve a comment for the campaign page, or reject it."""
+    campaign = _campaign_or_404(slug)
+    signature = _signature_of(campaign, signature_id)
+    if not ActionForm().validate():
+        abort(400)
+    approve = decision == "approve"
+    if moderation.decide_comment(db.session, _organiser(), signature, approve):
+        flash(_("The comment was approved.") if approve else _("The comment was rejected."))
+    return redirect(url_for(".comments", slug=slug), code=303)
+
+
+@bp.get("/audit")
+def audit_log() -> str:
+    """The audit log, newest first, filtered by action, organiser and date."""
+    form = AuditFilterForm(formdata=request.args)
+    people = accounts.every(db.session)
+    form.action.choices = [("", _("Any"))] + [(a, a) for a in audit.actions(db.session)]
+    form.organiser.choices = [("", _("Anyone"))] + [(str(o.id), o.email) for o in people]
+    what = audit.AuditFilter()
+    if form.validate():
+        what = audit.AuditFilter(
+            action=form.action.data or "",
+            organiser_id=int(form.organiser.data) if form.organiser.data else None,
+            since=form.since.data,
+            until=form.until.data,
+        )
+    page = form.page.data if isinstance(form.page.data, int) and form.page.data > 0 else 1
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "organisers/audit.html",
+        form=form,
+        log=audit.entries(db.session, what, page=page),
+        campaigns={c.id: c.slug for c in _all_campaigns()},
+        filter_args=args,
+    )
