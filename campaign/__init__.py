@@ -47,6 +47,7 @@ def create_app(
     _sqlite_durability(app, db)
 
     from campaign import surge
+    from campaign.embed import bp as embed
     from campaign.health import bp as health
     from campaign.public.views import bp as public
 
@@ -55,7 +56,7 @@ def create_app(
 
     app.register_blueprint(public)
     app.register_blueprint(health)
-    app.register_blueprint(_organisers_blueprint())
+    app.register_blueprint(embed)
 
     from campaign import cli, headers
 
@@ -66,13 +67,6 @@ def create_app(
     _template_helpers(app)
     _quiet_secrets_in_logs()
     return app
-
-
-def _organisers_blueprint() -> Any:
-    """The organisers' blueprint with its guard and every module of its routes loaded."""
-    from campaign.organisers import access, bp, signin, views  # noqa: F401  (they add routes)
-
-    return bp
 
 
 def _commit_at_the_edge(app: Flask, db: Any) -> None:

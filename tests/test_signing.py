@@ -70,7 +70,7 @@ def test_root_redirects_to_default_campaign_in_the_readers_language(client):
 def test_full_flow_sign_email_confirm_count(app, client, smtp):
     response = sign(client)
     assert response.status_code == 303
-    assert response.location.endswith("/en/zhanaozen/thanks")
+    assert response.location.endswith("/en/zhanaozen/thanks?country=KZ")
     assert "Check your email" in client.get(response.location).get_data(as_text=True)
     assert [s.status for s in signatures(app)] == [SignatureStatus.PENDING]
     assert count(app) == 0

@@ -15,9 +15,19 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from campaign import campaigns, confirming, counting, erasure, languages, signing, surge
+from campaign import (
+    campaigns,
+    confirming,
+    counting,
+    embassies,
+    erasure,
+    languages,
+    sharing,
+    signing,
+    surge,
+)
 from campaign.extensions import csrf, db, limiter
-from campaign.models import Campaign, Display
+from campaign.models import Campaign, Display, SignatureStatus
 from campaign.privacy import client_key
 from campaign.public.forms import ConfirmForm, ResendForm, SignForm
 
@@ -121,8 +131,9 @@ def campaign(slug: str) -> Response | str:
         ),
     )
     confirming.notify(outcome.signature, repeated=not outcome.created)
-    # The same answer whether or not the address had signed before.
-    return redirect(url_for(".thanks", slug=slug), code=303)
+    # The same answer whether or not the address had signed before; the country is the one
+    # just typed in, so the thank-you page can point to its embassy without a look-up.
+    return redirect(url_for(".thanks", slug=slug, country=form.country.data), code=303)
 
 
 def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Response:
@@ -155,6 +166,7 @@ def thanks(slug: str) -> Response:
             campaign=campaign,
             text=campaigns.text_for(campaign, g.lang),
             count=counting.confirmed_count(db.session, campaign.id),
+            embassy_entry=embassies.for_country(db.session, request.args.get("country"), g.lang),
         )
     )
     return surge.cacheable(response) if surge.enabled() else response
@@ -199,12 +211,15 @@ def confirm():
     if not form.validate():
         abort(400)
     confirming.confirm(db.session, signature)
+    confirmed = signature.status == SignatureStatus.CONFIRMED
     return render_template(
         "public/confirmed.html",
         campaign=campaign,
         text=text,
         signature=signature,
         count=counting.confirmed_count(db.session, campaign.id),
+        share_link=sharing.personal_link(db.session, signature) if confirmed else None,
+        embassy_entry=embassies.for_country(db.session, signature.country, g.lang),
     )
 
 
@@ -240,3 +255,7 @@ def privacy() -> str:
         pending_days=current_app.config["PENDING_MAX_AGE_DAYS"],
         retention_days=current_app.config["RETENTION_DAYS"],
     )
+
+
+# The pages for spreading a campaign live in their own module, on this blueprint.
+from campaign.public import outreach  # noqa: E402, F401
