@@ -57,6 +57,7 @@ def create_app(
     app.register_blueprint(public)
     app.register_blueprint(health)
     app.register_blueprint(embed)
+    app.register_blueprint(_organisers_blueprint())
 
     from campaign import cli, headers
 
@@ -67,6 +68,13 @@ def create_app(
     _template_helpers(app)
     _quiet_secrets_in_logs()
     return app
+
+
+def _organisers_blueprint() -> Any:
+    """The organisers' blueprint with its guard and every module of its routes loaded."""
+    from campaign.organisers import access, bp, signin, views  # noqa: F401  (they add routes)
+
+    return bp
 
 
 def _commit_at_the_edge(app: Flask, db: Any) -> None:
