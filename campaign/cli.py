@@ -134,9 +134,106 @@ def mail_worker_command(burst: bool) -> None:
     mailqueue.work(queue_url, burst=burst)
 
 
+@click.group("organisers", cls=AppGroup)
+def organisers_group() -> None:
+    """Organiser accounts: there is no sign-up page, accounts are made here."""
+
+
+def _account_change(change, *args, **kwargs):
+    """Run an account service, commit, and turn its refusal into a command-line error."""
+    from campaign import accounts
+
+    try:
+        organiser = change(db.session, *args, **kwargs)
+    except accounts.AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    return organiser
+
+
+def _min_length() -> int:
+    return int(current_app.config["ORGANISER_PASSWORD_MIN_LENGTH"])
+
+
+@organisers_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="How the organiser is shown to the others.")
+@click.password_option(help="Asked for when not given (keeps it out of the shell history).")
+def create_organiser_command(email: str, name: str, password: str) -> None:
+    """Create an organiser account; they set up their second factor at first sign-in."""
+    from campaign import accounts
+
+    organiser = _account_change(
+        accounts.create, email, password, min_length=_min_length(), name=name
+    )
+    click.echo(f"Created organiser {organiser.email}. They enrol a second factor at first sign-in.")
+
+
+@organisers_group.command("list")
+def list_organisers_command() -> None:
+    """List organiser accounts: address, name, state, second factor, last sign-in."""
+    from campaign import accounts
+
+    for organiser in accounts.every(db.session):
+        state = "active" if organiser.active else "disabled"
+        factor = "second factor enrolled" if organiser.totp_enrolled else "second factor pending"
+        last = (
+            organiser.last_login_at.strftime("%Y-%m-%d %H:%M UTC")
+            if organiser.last_login_at
+            else "never"
+        )
+        click.echo(
+            f"{organiser.email}\t{organiser.name or '-'}\t{state}\t{factor}\tlast sign-in: {last}"
+        )
+
+
+@organisers_group.command("disable")
+@click.argument("email")
+def disable_organiser_command(email: str) -> None:
+    """Stop an organiser from signing in and end all their sessions."""
+    from campaign import accounts
+
+    organiser = _account_change(accounts.disable, email)
+    click.echo(f"Disabled {organiser.email}; their sessions have ended.")
+
+
+@organisers_group.command("enable")
+@click.argument("email")
+def enable_organiser_command(email: str) -> None:
+    """Let a disabled organiser sign in again."""
+    from campaign import accounts
+
+    organiser = _account_change(accounts.enable, email)
+    click.echo(f"Enabled {organiser.email}.")
+
+
+@organisers_group.command("reset-password")
+@click.argument("email")
+@click.option(
+    "--second-factor",
+    is_flag=True,
+    help="Also forget their authenticator, so they enrol a new one (a lost phone).",
+)
+@click.password_option(help="Asked for when not given (keeps it out of the shell history).")
+def reset_password_command(email: str, second_factor: bool, password: str) -> None:
+    """Give an organiser a new password and end all their sessions."""
+    from campaign import accounts
+
+    organiser = _account_change(
+        accounts.reset_password,
+        email,
+        password,
+        min_length=_min_length(),
+        second_factor=second_factor,
+    )
+    extra = " They will enrol a new second factor." if second_factor else ""
+    click.echo(f"New password set for {organiser.email}; their sessions have ended.{extra}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for cmd in (campaign_group, mail_worker_command):
         app.cli.add_command(cmd)
-    for cmd in (migrate_command, seed_command, privacy_group):
+    for cmd in (migrate_command, seed_command, privacy_group, organisers_group):
         app.cli.add_command(cmd)
