@@ -231,9 +231,49 @@ def reset_password_command(email: str, second_factor: bool, password: str) -> No
     click.echo(f"New password set for {organiser.email}; their sessions have ended.{extra}")
 
 
+translate_group = AppGroup("translate", help="Maintain the message catalogs.")
+
+
+@translate_group.command("extract")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="POT file to write.")
+def translate_extract(output: Path | None) -> None:
+    """Collect the strings to translate into campaign/translations/messages.pot."""
+    from campaign import catalogs
+
+    catalogs.extract(output or catalogs.TEMPLATE)
+    click.echo(f"Extracted to {output or catalogs.TEMPLATE}.")
+
+
+@translate_group.command("update")
+@click.option(
+    "--directory", type=click.Path(path_type=Path), default=None, help="Translations folder."
+)
+def translate_update(directory: Path | None) -> None:
+    """Extract, then merge the new strings into every language's catalog."""
+    from campaign import catalogs
+
+    directory = directory or catalogs.TRANSLATIONS
+    catalogs.extract(directory / "messages.pot")
+    catalogs.update(directory / "messages.pot", directory)
+    click.echo(f"Updated the catalogs in {directory}.")
+
+
+@translate_group.command("compile")
+@click.option(
+    "--directory", type=click.Path(path_type=Path), default=None, help="Translations folder."
+)
+def translate_compile(directory: Path | None) -> None:
+    """Build the .mo files the app reads."""
+    from campaign import catalogs
+
+    catalogs.compile_all(directory or catalogs.TRANSLATIONS)
+    click.echo("Compiled the catalogs.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     for cmd in (campaign_group, mail_worker_command):
         app.cli.add_command(cmd)
     for cmd in (migrate_command, seed_command, privacy_group, organisers_group):
         app.cli.add_command(cmd)
+    app.cli.add_command(translate_group)
