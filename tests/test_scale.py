@@ -1,0 +1,434 @@
+"""Several gunicorn workers on real services: exact counts, limits that hold, Redis outages.
+
+Each backend gets a real gunicorn (the repository's gunicorn.conf.py, four workers) on a
+fresh database and a private redis-server, driven by threads with a real HTTP client that
+take their CSRF tokens from the pages, as browsers do. Distinct signers are told apart by
+X-Forwarded-For (the server trusts one proxy); every request goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from campaign import confirming, counting
+from campaign.models import Campaign, Signature, SignatureStatus
+from tests import services
+from tests.conftest import SECRET, _migrate_and_seed, free_port
+from tests.factories import csrf_token, make_signature, sign_form
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+CAMPAIGN = "/en/zhanaozen/"
+WORKERS = 4
+SIGN_LIMIT = 5
+
+
+class PrivateRedis:
+    """A redis-server of this module alone, on its own port, that a test may stop."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for(lambda: self.client().ping(), "private redis-server")
+
+    def stop(self) -> None:
+        """Stop the server (as an outage would) and wait until it is gone."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def client(self) -> redis.Redis:
+        """A client of this server."""
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+
+def _wait_for(check: Callable[[], Any], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not come up")
+        time.sleep(0.1)
+
+
+@dataclass
+class Server:
+    """A running gunicorn and what the tests need to reach and inspect it."""
+
+    base: str
+    database_url: str
+    redis: PrivateRedis
+    log: Path
+
+    def count_signatures(self, **where: Any) -> int:
+        """Signatures in the database, optionally filtered by column values."""
+        engine = create_engine(self.database_url)
+        try:
+            with Session(engine) as session:
+                query = select(func.count(Signature.id)).filter_by(**where)
+                return session.scalar(query) or 0
+        finally:
+            engine.dispose()
+
+    def confirmed_count(self) -> tuple[int, int]:
+        """The count the site shows, and the confirmed rows it should equal."""
+        engine = create_engine(self.database_url)
+        try:
+            with Session(engine) as session:
+                rows = session.scalar(
+                    select(func.count(Signature.id)).where(
+                        Signature.status == SignatureStatus.CONFIRMED
+                    )
+                )
+                return counting.confirmed_count(session, 1), rows or 0
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server for this module's gunicorn: rate limits and the mail queue."""
+    if not shutil.which("redis-server"):
+        services.require_redis()  # names the missing service; fails under CI
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def scale_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, migrated and seeded database for this module's gunicorn."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("scale") / "campaign.sqlite3"
+        url = f"sqlite:///{path}"
+        _migrate_and_seed(url)
+        yield url
+        return
+    services.require_postgres()
+    name = f"campaign_scale_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(services.POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = services.postgres_url(name)
+    _migrate_and_seed(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def server_environment(database_url: str, redis_url: str, base: str) -> dict[str, str]:
+    """The environment of a production-like app: no test or development relaxations."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+    env.update(
+        {
+            "CAMPAIGN_SECRET_KEY": SECRET,
+            "CAMPAIGN_DATABASE_URL": database_url,
+            "CAMPAIGN_RATELIMIT_STORAGE_URI": redis_url,
+            "CAMPAIGN_RATELIMIT_SIGN": f"{SIGN_LIMIT} per minute",
+            "CAMPAIGN_RATELIMIT_CONFIRM": "1000 per minute",
+            "CAMPAIGN_TRUSTED_PROXIES": "1",
+            "CAMPAIGN_MAIL_QUEUE_URL": redis_url,
+            "CAMPAIGN_BASE_URL": base,
+            # Four threads per worker need four connections; a few spare for bursts.
+            "CAMPAIGN_SQLALCHEMY_ENGINE_OPTIONS": '{"pool_size": 4, "max_overflow": 2}',
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(
+    scale_database: str,
+    private_redis: PrivateRedis,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Server]:
+    """gunicorn with the repository's configuration and several workers."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "-c",
+                "gunicorn.conf.py",
+                "-w",
+                str(WORKERS),
+                "-b",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=ROOT,
+            env=server_environment(scale_database, private_redis.url, base),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).ok, "gunicorn")
+        yield Server(base, scale_database, private_redis, log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def visitor(client_address: str) -> requests.Session:
+    """A browser of its own (cookie jar and connection) at ``client_address``."""
+    session = requests.Session()
+    session.headers["X-Forwarded-For"] = client_address
+    return session
+
+
+def open_form(session: requests.Session, base: str) -> str:
+    """Load the campaign page; the CSRF token of its form."""
+    page = session.get(base + CAMPAIGN, timeout=60)
+    assert page.status_code == 200
+    return csrf_token(page.text)
+
+
+def submit(session: requests.Session, base: str, token: str, **fields: str) -> int:
+    """Post the signature form; the status code."""
+    response = session.post(
+        base + CAMPAIGN,
+        data=sign_form(csrf_token=token, **fields),
+        allow_redirects=False,
+        timeout=60,
+    )
+    return response.status_code
+
+
+def all_at_once(count: int, prepare: Callable[[int], Any], act: Callable[[int, Any], Any]):
+    """Prepare ``count`` clients one thread each, then let them all act at the same moment."""
+    barrier = threading.Barrier(count, timeout=120)
+
+    def run(index: int) -> Any:
+        state = prepare(index)
+        barrier.wait()
+        return act(index, state)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def address(group: int, index: int) -> str:
+    """A client address for X-Forwarded-For, from the documentation range (a header only)."""
+    return f"2001:db8::{group:x}:{index:x}"
+
+
+def test_simultaneous_different_signers_are_all_stored_once(server: Server):
+    def prepare(i: int) -> tuple[requests.Session, str]:
+        session = visitor(address(1, i))
+        return session, open_form(session, server.base)
+
+    def act(i: int, state: tuple[requests.Session, str]) -> int:
+        session, token = state
+        return submit(session, server.base, token, email=f"crowd{i}@example.org")
+
+    statuses = all_at_once(200, prepare, act)
+    assert Counter(statuses) == {303: 200}
+    assert server.count_signatures() == 200
+    # One confirmation email each, waiting in the queue for the mail worker.
+    assert server.redis.client().llen("rq:queue:mail") == 200
+
+
+def test_simultaneous_signings_with_one_address_make_one_signature(server: Server):
+    def prepare(i: int) -> tuple[requests.Session, str]:
+        session = visitor(address(2, i))
+        return session, open_form(session, server.base)
+
+    def act(i: int, state: tuple[requests.Session, str]) -> int:
+        session, token = state
+        return submit(session, server.base, token, email="same.person@example.org")
+
+    statuses = all_at_once(50, prepare, act)
+    # Every submission gets the same answer, so none reveals that the address had signed.
+    assert Counter(statuses) == {303: 50}
+    assert server.count_signatures(email="same.person@example.org") == 1
+
+
+def test_simultaneous_confirmations_count_each_signature_once(server: Server):
+    from rq import Queue
+
+    queue = Queue("mail", connection=server.redis.client())
+    links = [
+        re.search(r"(/en/confirm\?token=\S+)", job.args[0].body).group(1)
+        for job in queue.get_jobs()
+        if "crowd" in job.args[0].to
+    ]
+    assert len(links) == 200
+    # Every link is pressed twice at once, as an impatient person on two devices would.
+    presses = links[:100] * 2
+
+    def prepare(i: int) -> tuple[requests.Session, str]:
+        session = visitor(address(3, i))
+        page = session.get(server.base + presses[i], timeout=60)
+        return session, csrf_token(page.text)
+
+    def act(i: int, state: tuple[requests.Session, str]) -> int:
+        session, token = state
+        form = {"csrf_token": token, "token": presses[i].split("token=", 1)[1]}
+        return session.post(server.base + "/en/confirm", data=form, timeout=60).status_code
+
+    statuses = all_at_once(len(presses), prepare, act)
+    assert Counter(statuses) == {200: 200}
+    assert server.confirmed_count() == (100, 100)
+
+
+def test_rate_limit_holds_across_workers(server: Server):
+    # One client address, SIGN_LIMIT + 1 fresh connections at once: the workers that
+    # answer them share one count in Redis, so exactly one is refused.
+    def prepare(i: int) -> tuple[requests.Session, str]:
+        session = visitor(address(4, 1))
+        return session, open_form(session, server.base)
+
+    def act(i: int, state: tuple[requests.Session, str]) -> int:
+        session, token = state
+        return submit(session, server.base, token, email=f"limited{i}@example.org")
+
+    statuses = all_at_once(SIGN_LIMIT + 1, prepare, act)
+    assert Counter(statuses) == {303: SIGN_LIMIT, 429: 1}
+    # Sequentially too, on new connections that land on any worker: still refused.
+    for _ in range(WORKERS * 2):
+        session = visitor(address(4, 1))
+        assert submit(session, server.base, open_form(session, server.base)) == 429
+
+
+def test_redis_outage_never_gives_a_500_and_loses_no_signature(server: Server):
+    health = requests.get(f"{server.base}/healthz", timeout=10).json()
+    assert health == {"database": "ok", "rate_limits": "ok", "mail_queue": "ok"}
+    before = server.count_signatures()
+
+    def sign_some(group: int, count: int) -> Counter[int]:
+        def prepare(i: int) -> tuple[requests.Session, str]:
+            session = visitor(address(group, i))
+            return session, open_form(session, server.base)
+
+        def act(i: int, state: tuple[requests.Session, str]) -> int:
+            session, token = state
+            return submit(session, server.base, token, email=f"outage{group}-{i}@example.org")
+
+        return Counter(all_at_once(count, prepare, act))
+
+    assert sign_some(5, 20) == {303: 20}
+    server.redis.stop()
+    try:
+        assert sign_some(6, 20) == {303: 20}
+        health = requests.get(f"{server.base}/healthz", timeout=10)
+        assert health.status_code == 200
+        assert health.json() == {
+            "database": "ok",
+            "rate_limits": "fallback",
+            "mail_queue": "unreachable",
+        }
+    finally:
+        server.redis.start()
+    assert sign_some(7, 20) == {303: 20}
+    assert server.count_signatures() == before + 60
+    assert requests.get(f"{server.base}/healthz", timeout=10).json()["rate_limits"] == "ok"
+
+
+def test_several_workers_with_limits_in_memory_refuse_to_start(scale_database: str):
+    env = server_environment(scale_database, "memory://", "http://127.0.0.1")
+    port = free_port()
+    result = subprocess.run(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Rate limits kept in process memory do not hold across workers" in result.stderr
+
+
+def test_confirmations_racing_each_other_and_a_moderator_keep_the_count_exact(app, session):
+    from campaign.extensions import db
+
+    campaign = session.get(Campaign, 1)
+    signature = make_signature(session, campaign, confirmed=False)
+    session.commit()
+    with Session(db.engine) as first, Session(db.engine) as second:
+        # Both have read the signature as pending before either confirms it.
+        mine, theirs = first.get(Signature, signature.id), second.get(Signature, signature.id)
+        assert mine.status == theirs.status == SignatureStatus.PENDING
+        assert confirming.confirm(first, mine) is True
+        first.commit()
+        assert confirming.confirm(second, theirs) is False
+        second.commit()
+    assert counting.confirmed_count(session, campaign.id) == 1
+
+
+def test_concurrent_confirmations_on_many_threads_are_exact(app, backend):
+    # Many sessions confirm (some the same signatures) at once; the slices add up exactly.
+    from campaign.extensions import db
+
+    with app.app_context():
+        campaign = db.session.get(Campaign, 1)
+        ids = [make_signature(db.session, campaign, confirmed=False).id for _ in range(60)]
+        db.session.commit()
+        engine = db.engine
+
+    def confirm(signature_id: int) -> bool:
+        with app.app_context(), Session(engine) as session:
+            done = confirming.confirm(session, session.get(Signature, signature_id))
+            session.commit()
+            return done
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(confirm, ids + ids[:30]))
+    assert sum(results) == 60
+    with app.app_context():
+        assert counting.confirmed_count(db.session, 1) == 60
