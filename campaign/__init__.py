@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask, render_template, request
 from flask_babel import format_decimal, format_percent
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -83,7 +84,7 @@ def _commit_at_the_edge(app: Flask, db: Any) -> None:
 
     @app.after_request
     def commit(response: Response) -> Response:
-        if response.status_code < 400 or response.status_code in (400, 429):
+        if response.status_code < 500:
             db.session.commit()
             mail.deliver_queued()
         else:
@@ -127,6 +128,16 @@ def _error_pages(app: Flask) -> None:
                 headers["Retry-After"] = str(retry_after)
         page = render_template("errors/error.html", error=error, retry_after=retry_after)
         return page, error.code or 500, headers
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
+        # The database is down or overloaded: say so, and when to come back.
+        app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+        from campaign.extensions import db
+
+        db.session.rollback()
+        page = render_template("errors/error.html", error=ServiceUnavailable(), retry_after=30)
+        return page, 503, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:

@@ -76,3 +76,21 @@ def test_unreachable_mail_server_loses_no_signature(app, client):
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(func.count(Signature.id))) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////nonexistent-folder/campaign.sqlite3",
+        "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2",
+    ],
+)
+def test_unreachable_database_gives_a_503_page_not_a_500(url):
+    from tests.conftest import base_config
+
+    app = create_app(base_config(url))
+    for path in ("/en/zhanaozen/", "/"):
+        response = app.test_client().get(path)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "30"
+        assert "very busy" in response.get_data(as_text=True)
