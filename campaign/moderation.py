@@ -51,6 +51,14 @@ _INVALID_LABELS = {
 }
 
 
+def reason_label(code: str) -> str:
+    """The label of a stored invalidation reason; anything unknown reads as "other"."""
+    try:
+        return InvalidReason(code).label
+    except ValueError:
+        return InvalidReason.OTHER.label
+
+
 class RestoreReason(enum.StrEnum):
     """Why an invalidated signature was put back."""
 

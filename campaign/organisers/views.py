@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     abort,
@@ -73,6 +73,7 @@ def campaign_dashboard(slug: str) -> str:
     campaign = _campaign_or_404(slug)
     config = current_app.config
     now = utcnow()
+    surge_hours = int(config["DASHBOARD_SURGE_HOURS"])
     per_day = dashboard.confirmed_per_day(
         db.session, campaign.id, int(config["DASHBOARD_DAYS"]), now.date()
     )
@@ -91,10 +92,11 @@ def campaign_dashboard(slug: str) -> str:
             db.session,
             campaign.id,
             now,
-            hours=int(config["DASHBOARD_SURGE_HOURS"]),
+            hours=surge_hours,
             per_address=int(config["DASHBOARD_SURGE_PER_ADDRESS"]),
             per_domain=int(config["DASHBOARD_SURGE_PER_DOMAIN"]),
         ),
+        surge_since=(now - timedelta(hours=surge_hours)).strftime("%Y-%m-%dT%H:%M"),
         missing=_missing(campaign),
     )
 
@@ -137,6 +139,7 @@ def _signatures_page(
     invalidate_form: InvalidateForm | None = None,
     restore_form: RestoreForm | None = None,
     refused: bool = False,
+    failed: int | str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     form, selection = _filters()
@@ -151,6 +154,8 @@ def _signatures_page(
         invalidate_form=invalidate_form or InvalidateForm(formdata=None),
         restore_form=restore_form or RestoreForm(formdata=None),
         refused=refused,
+        failed=failed,
+        reason_label=moderation.reason_label,
     ), status
 
 
@@ -178,7 +183,7 @@ def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, 
     signature = _signature_of(campaign, signature_id)
     form = InvalidateForm()
     if not form.validate():
-        return _signatures_page(campaign, invalidate_form=form, status=400)
+        return _signatures_page(campaign, invalidate_form=form, failed=signature.id, status=400)
     if moderation.invalidate(
         db.session, _organiser(), signature, moderation.InvalidReason(form.reason.data)
     ):
@@ -193,7 +198,7 @@ def restore_signature(slug: str, signature_id: int) -> Response | tuple[str, int
     signature = _signature_of(campaign, signature_id)
     form = RestoreForm()
     if not form.validate():
-        return _signatures_page(campaign, restore_form=form, status=400)
+        return _signatures_page(campaign, restore_form=form, failed=signature.id, status=400)
     if moderation.restore(
         db.session, _organiser(), signature, moderation.RestoreReason(form.reason.data)
     ):
@@ -210,7 +215,7 @@ def invalidate_matching(slug: str) -> Response | tuple[str, int]:
     if filters.errors or not selection.has_condition():
         return _signatures_page(campaign, refused=True, status=400)
     if not form.validate():
-        return _signatures_page(campaign, invalidate_form=form, status=400)
+        return _signatures_page(campaign, invalidate_form=form, failed="bulk", status=400)
     changed = moderation.invalidate_matching(
         db.session,
         _organiser(),
@@ -235,7 +240,7 @@ def restore_matching(slug: str) -> Response | tuple[str, int]:
     if filters.errors or not selection.has_condition():
         return _signatures_page(campaign, refused=True, status=400)
     if not form.validate():
-        return _signatures_page(campaign, restore_form=form, status=400)
+        return _signatures_page(campaign, restore_form=form, failed="bulk", status=400)
     changed = moderation.restore_matching(
         db.session,
         _organiser(),

@@ -1,0 +1,174 @@
+"""The organisers' dashboard: counts, the per-day chart, countries, links, surges, languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from campaign import charts, dashboard
+from campaign.models import Campaign, Embassy, ShareLink, SignatureStatus
+from tests.factories import log_in, make_campaign, make_organiser, make_signature
+
+DASHBOARD = "/organisers/campaigns/zhanaozen/"
+
+
+@pytest.fixture
+def config_overrides():
+    return {"DASHBOARD_SURGE_PER_ADDRESS": 3, "DASHBOARD_SURGE_PER_DOMAIN": 4}
+
+
+@pytest.fixture
+def signed_in(client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    assert log_in(client, organiser).status_code == 303
+    return client
+
+
+def number(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}">(?:<a [^>]*>)?([^<]+)<', html)
+    assert match, element_id
+    return match.group(1)
+
+
+def test_counts_chart_countries_links(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    london = session.scalar(select(Embassy).where(Embassy.key == "gb-london"))
+    london.verified = True
+    link = ShareLink(campaign_id=1, code="union-link", stats_key="k" * 40, label="Union newsletter")
+    session.add(link)
+    session.flush()
+    for _ in range(3):
+        make_signature(session, campaign, country="GB")
+    kz = [make_signature(session, campaign, country="KZ") for _ in range(2)]
+    for signature in kz:
+        signature.share_link_id = link.id
+    make_signature(session, campaign, country="AT")
+    make_signature(session, campaign, confirmed=False, country="GB")
+    gone = make_signature(session, campaign, country="GB")
+    gone.status = SignatureStatus.INVALIDATED
+    from campaign import counting
+
+    counting.add(session, 1, -1)
+    session.commit()
+
+    response = signed_in.get(DASHBOARD)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert number(html, "count-confirmed") == "6"
+    assert number(html, "count-pending") == "1"
+    assert number(html, "count-invalidated") == "1"
+
+    svg = re.search(r"<svg class=\"bars\".*?</svg>", html, re.S).group(0)
+    assert '<title id="chart-title">Confirmed signatures per day</title>' in svg
+    assert "6 signatures confirmed in all" in svg
+    assert len(re.findall(r'<rect class="bar"', svg)) == 30
+    # Today's bar holds all six and reaches the top of the plot; the others are empty.
+    heights = [float(h) for h in re.findall(r'<rect class="bar"[^>]* height="([\d.]+)"', svg)]
+    assert heights[-1] > 0 and heights[:-1] == [0.0] * 29
+    table = re.search(r'<details class="chart-data">.*?</details>', html, re.S).group(0)
+    assert len(re.findall(r"<tr><th scope=\"row\">", table)) == 30
+    assert re.search(r'<td class="number">6</td></tr>\s*</tbody>', table)
+
+    countries = re.search(r'<table class="data countries">.*?</table>', html, re.S).group(0)
+    rows = re.findall(r"<tr(?: class=\"flagged\")?>.*?</tr>", countries, re.S)
+    body = [r for r in rows if 'scope="row"' in r]
+    assert "United Kingdom" in body[0] and ">3<" in body[0]
+    assert "London" in body[0] and "not verified" not in body[0] and "flagged" not in body[0]
+    assert "Kazakhstan" in body[1] and "no embassy in the directory" in body[1]
+    assert "Austria" in body[2] and "not verified" in body[2]
+    assert len(body) == 3
+
+    assert re.search(
+        r"Union newsletter <code>union-link</code>.*?<td class=\"number\">2</td>", html, re.S
+    )
+
+
+def test_surges_flag_busy_addresses_and_domains(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    for i in range(3):
+        make_signature(session, campaign, client_key="a" * 32, email=f"s{i}@spam.example")
+    make_signature(session, campaign, confirmed=False, client_key="a" * 32, email="p@spam.example")
+    make_signature(session, campaign, client_key="b" * 32, email="x@calm.example")
+    old = make_signature(session, campaign, client_key="c" * 32, email="o@spam.example")
+    old.created_at = datetime.now(UTC) - timedelta(hours=30)
+    session.commit()
+
+    surges = dashboard.surges(session, 1, datetime.now(UTC), hours=24, per_address=3, per_domain=4)
+    assert [(r.key[:1], r.count, r.flagged) for r in surges.by_address] == [
+        ("a", 4, True),
+        ("b", 1, False),
+    ]
+    assert [(r.key, r.count, r.flagged) for r in surges.by_domain] == [
+        ("spam.example", 4, True),
+        ("calm.example", 1, False),
+    ]
+
+    html = signed_in.get(DASHBOARD).get_data(as_text=True)
+    flagged = re.findall(r'<tr class="flagged">\s*<th scope="row">(.*?)</th>', html, re.S)
+    assert any("aaaaaaaaaaaa" in row for row in flagged)
+    assert any("spam.example" in row for row in flagged)
+    assert not any("calm.example" in row for row in flagged)
+    assert "Nothing above the thresholds." not in html
+    # Each flagged source links to the signatures it sent, ready for a bulk action.
+    assert f"/organisers/campaigns/zhanaozen/signatures?address={'a' * 32}" in html
+
+
+def test_nothing_flagged_when_quiet(app, session, signed_in):
+    make_signature(session, session.get(Campaign, 1), client_key="d" * 32)
+    session.commit()
+    assert "Nothing above the thresholds." in signed_in.get(DASHBOARD).get_data(as_text=True)
+
+
+def test_missing_languages_are_flagged(app, session, signed_in):
+    make_campaign(session, slug="english-only")
+    session.commit()
+    index = signed_in.get("/organisers/").get_data(as_text=True)
+    row = re.search(r"english-only</a></th>.*?</tr>", index, re.S).group(0)
+    assert "ru, kk" in row and "English text" in row
+    seeded = re.search(r"zhanaozen</a></th>.*?</tr>", index, re.S).group(0)
+    assert "none" in seeded
+
+    page = signed_in.get("/organisers/campaigns/english-only/").get_data(as_text=True)
+    assert "This campaign has no text in: ru, kk" in page
+    assert "This campaign has no text in" not in signed_in.get(DASHBOARD).get_data(as_text=True)
+
+
+def test_switching_campaign(app, session, signed_in):
+    make_campaign(session, slug="second")
+    session.commit()
+    html = signed_in.get(DASHBOARD).get_data(as_text=True)
+    assert '<option value="second">second</option>' in html
+    response = signed_in.get("/organisers/?campaign=second")
+    assert response.status_code == 302
+    assert response.location.endswith("/organisers/campaigns/second/")
+    assert signed_in.get("/organisers/?campaign=nope").status_code == 404
+
+
+def test_per_day_counts_by_utc_day(app, session):
+    campaign = session.get(Campaign, 1)
+    today = datetime.now(UTC).date()
+    for days_ago, n in ((0, 2), (3, 1)):
+        for _ in range(n):
+            signature = make_signature(session, campaign)
+            signature.confirmed_at = datetime.combine(
+                today - timedelta(days=days_ago), datetime.min.time(), tzinfo=UTC
+            ) + timedelta(hours=23, minutes=30)
+    session.commit()
+    points = dashboard.confirmed_per_day(session, 1, 7, today)
+    assert [p[0] for p in points] == [today - timedelta(days=6 - i) for i in range(7)]
+    assert [p[1] for p in points] == [0, 0, 0, 1, 0, 0, 2]
+
+
+def test_chart_scale_uses_round_steps():
+    assert charts.nice_step(3) == 1
+    assert charts.nice_step(37) == 10
+    assert charts.nice_step(130) == 50
+    chart = charts.bars_per_day([(date(2024, 1, d), v) for d, v in ((1, 0), (2, 37), (3, 10))])
+    assert [t.value for t in chart.ticks] == [0, 10, 20, 30, 40]
+    tallest = max(chart.bars, key=lambda b: b.height)
+    assert tallest.value == 37 and tallest.y > chart.top
+    assert chart.bars[0].height == 0
