@@ -21,6 +21,8 @@ _MUTED = (85, 85, 85)
 _ACCENT = (179, 20, 27)
 _TRACK = (220, 212, 200)
 _TITLE_TOP = 64
+BAR_TOP = HEIGHT - 150
+BAR_HEIGHT = 36
 # Room for the title above the count: 4 lines at 64 px fit, 3 at 72 px.
 _TITLE_HEIGHT = 320
 
@@ -51,15 +53,19 @@ def render(text: PreviewText) -> bytes:
 
     count_font = ImageFont.truetype(str(typefaces.BOLD), 56)
     small = ImageFont.truetype(str(typefaces.REGULAR), 30)
-    bar_top = HEIGHT - 150
+    bar_top = BAR_TOP
     draw.text((_MARGIN, bar_top - 80), text.count, font=count_font, fill=_ACCENT)
     draw.rounded_rectangle(
-        (_MARGIN, bar_top, WIDTH - _MARGIN, bar_top + 36), radius=18, fill=_TRACK
+        (_MARGIN, bar_top, WIDTH - _MARGIN, bar_top + BAR_HEIGHT),
+        radius=BAR_HEIGHT // 2,
+        fill=_TRACK,
     )
     filled = int(width * max(0.0, min(1.0, text.fraction)))
     if filled > 0:
         draw.rounded_rectangle(
-            (_MARGIN, bar_top, _MARGIN + max(filled, 36), bar_top + 36), radius=18, fill=_ACCENT
+            (_MARGIN, bar_top, _MARGIN + max(filled, BAR_HEIGHT), bar_top + BAR_HEIGHT),
+            radius=BAR_HEIGHT // 2,
+            fill=_ACCENT,
         )
     draw.text((_MARGIN, bar_top + 56), text.goal, font=small, fill=_MUTED)
     site_width = draw.textlength(text.site, font=small)
