@@ -8,7 +8,7 @@ import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from campaign import seeding
 from campaign.extensions import db
@@ -124,6 +124,7 @@ def resume_command(slug: str) -> None:
 
 @click.command("mail-worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
 def mail_worker_command(burst: bool) -> None:
     """Send the emails queued on MAIL_QUEUE_URL, retrying failed ones."""
     queue_url = current_app.config["MAIL_QUEUE_URL"]

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
@@ -33,6 +31,7 @@ from campaign.models import Campaign, Signature, SignatureStatus
 from tests import services
 from tests.conftest import SECRET, _migrate_and_seed, free_port
 from tests.factories import csrf_token, make_signature, sign_form
+from tests.redis_server import PrivateRedis, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -41,63 +40,6 @@ GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CAMPAIGN = "/en/zhanaozen/"
 WORKERS = 4
 SIGN_LIMIT = 5
-
-
-class PrivateRedis:
-    """A redis-server of this module alone, on its own port, that a test may stop."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_for(lambda: self.client().ping(), "private redis-server")
-
-    def stop(self) -> None:
-        """Stop the server (as an outage would) and wait until it is gone."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self.process = None
-
-    def client(self) -> redis.Redis:
-        """A client of this server."""
-        return redis.Redis.from_url(self.url, socket_timeout=2)
-
-
-def _wait_for(check: Callable[[], Any], what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if check():
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not come up")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -215,7 +157,7 @@ def server(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).ok, "gunicorn")
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).ok, "gunicorn")
         yield Server(base, scale_database, private_redis, log)
     finally:
         process.terminate()

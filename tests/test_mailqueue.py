@@ -1,0 +1,186 @@
+"""The mail queue: signing enqueues, a worker delivers and retries, a dead queue falls back."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zlib
+from collections.abc import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from rq.registry import FailedJobRegistry
+from sqlalchemy import select
+
+from campaign import mailqueue
+from campaign.models import Signature
+from tests.conftest import _Collector, free_port
+from tests.factories import csrf_token, sign_form
+from tests.redis_server import PrivateRedis
+
+CAMPAIGN = "/en/zhanaozen/"
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server for this module alone."""
+    if not shutil.which("redis-server"):
+        from tests import services
+
+        services.require_redis()
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queue_url(private_redis: PrivateRedis) -> str:
+    """The queue's Redis, emptied for each test."""
+    private_redis.client().flushdb()
+    return private_redis.url
+
+
+@pytest.fixture
+def config_overrides(smtp, queue_url):
+    return {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_QUEUE_URL": queue_url,
+        "MAIL_QUEUE_RETRY_INTERVALS": [0, 0, 0],
+    }
+
+
+def sign(client, **overrides) -> int:
+    page = client.get(CAMPAIGN)
+    data = sign_form(csrf_token=csrf_token(page.get_data(as_text=True)), **overrides)
+    return client.post(CAMPAIGN, data=data).status_code
+
+
+def run_worker(app, queue_url: str) -> None:
+    with app.app_context():
+        mailqueue.work(queue_url, burst=True)
+
+
+def signatures(app) -> list[Signature]:
+    from campaign.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(Signature)))
+
+
+def test_signing_enqueues_and_the_worker_delivers(app, client, smtp, queue_url):
+    assert sign(client) == 303
+    # Nothing left the site during the request: the email waits in the queue.
+    assert smtp.messages == []
+    queue = mailqueue.queue(queue_url)
+    (job,) = queue.get_jobs()
+    # What rq's tools show of a job says nothing about its recipient or link.
+    assert "aigerim" not in job.description
+    assert "token" not in job.description
+    run_worker(app, queue_url)
+    assert len(smtp.messages) == 1
+    message = smtp.messages[0]
+    assert message["To"] == "aigerim@example.org"
+    assert re.search(r"/en/confirm\?token=\S+", message.get_content())
+    assert queue.count == 0
+
+
+def test_the_smtp_password_never_enters_the_queue(app, client, private_redis, queue_url):
+    app.config["MAIL_PASSWORD"] = "smtp-password-in-config"
+    app.config["MAIL_USERNAME"] = "petition"
+    assert sign(client) == 303
+    (job,) = mailqueue.queue(queue_url).get_jobs()
+    raw = private_redis.client().hget(f"rq:job:{job.id}", "data")
+    assert b"aigerim@example.org" in zlib.decompress(raw)  # the payload is where we look
+    assert b"smtp-password-in-config" not in zlib.decompress(raw)
+
+
+class _FlakySMTP(_Collector):
+    """Refuses the first ``failures`` messages with a temporary error, then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.refused = 0
+
+    async def handle_DATA(self, server, smtp_session, envelope) -> str:
+        if self.refused < self.failures:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        return await super().handle_DATA(server, smtp_session, envelope)
+
+
+@pytest.fixture
+def flaky_smtp() -> Iterator[_FlakySMTP]:
+    handler = _FlakySMTP(failures=2)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def test_a_failed_send_is_retried_until_it_goes_through(app, client, flaky_smtp, queue_url):
+    app.config["MAIL_PORT"] = flaky_smtp.port
+    assert sign(client) == 303
+    run_worker(app, queue_url)
+    assert flaky_smtp.refused == 2
+    assert len(flaky_smtp.messages) == 1
+    assert FailedJobRegistry(queue=mailqueue.queue(queue_url)).count == 0
+
+
+def test_a_send_that_keeps_failing_is_kept_as_failed_and_the_signature_stays(
+    app, client, queue_url
+):
+    app.config["MAIL_PORT"] = free_port()  # nobody listens there
+    assert sign(client) == 303
+    run_worker(app, queue_url)
+    queue = mailqueue.queue(queue_url)
+    failed = FailedJobRegistry(queue=queue)
+    assert failed.count == 1
+    (job_id,) = failed.get_job_ids()
+    assert queue.fetch_job(job_id).retries_left == 0
+    assert len(signatures(app)) == 1
+
+
+def test_unreachable_queue_falls_back_to_sending_inline(app, client, smtp):
+    app.config["MAIL_QUEUE_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    assert sign(client) == 303
+    assert len(smtp.messages) == 1
+    assert smtp.messages[0]["To"] == "aigerim@example.org"
+    assert len(signatures(app)) == 1
+
+
+def test_queue_stopped_and_started_again(app, client, smtp, private_redis, queue_url):
+    private_redis.stop()
+    try:
+        assert sign(client, email="during@example.org") == 303
+        assert [m["To"] for m in smtp.messages] == ["during@example.org"]
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json["mail_queue"] == "unreachable"
+    finally:
+        private_redis.start()
+    assert sign(client, email="after@example.org") == 303
+    assert len(smtp.messages) == 1  # queued again, not sent inline
+    assert client.get("/healthz").json["mail_queue"] == "ok"
+    run_worker(app, queue_url)
+    assert [m["To"] for m in smtp.messages] == ["during@example.org", "after@example.org"]
+
+
+def test_mail_worker_command_delivers(app, client, runner, smtp):
+    assert sign(client) == 303
+    result = runner.invoke(args=["mail-worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert len(smtp.messages) == 1
+
+
+def test_mail_worker_command_needs_a_queue(app, runner):
+    app.config["MAIL_QUEUE_URL"] = ""
+    result = runner.invoke(args=["mail-worker", "--burst"])
+    assert result.exit_code != 0
+    assert "MAIL_QUEUE_URL" in result.output
