@@ -48,7 +48,7 @@ def compile_catalogs() -> None:
     """Build the .mo files from the .po catalogs (the .mo files are not in git)."""
     translations = ROOT / "campaign" / "translations"
     if any(translations.glob("*/LC_MESSAGES/messages.po")):
-        run(BIN / "pybabel", "compile", "--use-fuzzy", "-q", "-d", translations)
+        run(BIN / "pybabel", "-q", "compile", "--use-fuzzy", "-d", translations)
 
 
 def instance_secret() -> None:
