@@ -1,0 +1,155 @@
+"""The embassy directory page, and the thank-you and confirmed pages pointing to an embassy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from markupsafe import escape
+from sqlalchemy import select
+
+from campaign import confirming, embassies
+from campaign.models import Campaign, Embassy
+from tests.factories import csrf_token, make_signature, sign_form
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "embassies.yaml"
+
+
+def seeded() -> list[dict]:
+    with SEEDS.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["embassies"]
+
+
+def rows(html: str) -> dict[str, str]:
+    """Each row of the directory table by its country code."""
+    return dict(re.findall(r'<tr id="([A-Z]{2})"[^>]*>(.*?)</tr>', html, flags=re.S))
+
+
+def test_page_lists_every_seeded_embassy_for_every_country_it_covers(client):
+    html = client.get("/en/embassies/").get_data(as_text=True)
+    table = rows(html)
+    entries = seeded()
+    assert len(entries) > 50
+    covered = 0
+    for entry in entries:
+        for code in entry.get("accredited") or [entry["country"]]:
+            covered += 1
+            assert str(escape(entry["name"])) in table[code], code
+            assert str(escape(entry["city"])) in table[code], code
+    assert len(table) == covered
+    # Slovenia is covered from Vienna: the row says where the embassy is.
+    assert "Embassy of the Republic of Kazakhstan in Austria" in table["SI"]
+    assert "Vienna</span>, Austria" in table["SI"]
+
+
+def test_unverified_entries_are_marked_and_verified_ones_are_not(app, client, session):
+    austria = session.scalar(select(Embassy).where(Embassy.key == "at-vienna"))
+    austria.verified = True
+    session.commit()
+    table = rows(client.get("/en/embassies/").get_data(as_text=True))
+    for code in ("AT", "SI"):
+        assert "Checked by the organisers" in table[code]
+        assert "Not yet checked" not in table[code]
+    unverified = [code for code in table if code not in ("AT", "SI")]
+    assert unverified
+    for code in unverified:
+        assert '<span class="unverified">Not yet checked</span>' in table[code], code
+        assert "Checked by the organisers" not in table[code]
+
+
+def test_no_contact_details_are_invented(client):
+    table = rows(client.get("/en/embassies/").get_data(as_text=True))
+    by_code = {e["country"]: e for e in seeded()}
+    bulgaria = by_code["BG"]
+    assert bulgaria["website"] and not bulgaria["phone"] and not bulgaria["address"]
+    assert f'href="{bulgaria["website"]}"' in table["BG"]
+    assert "tel:" not in table["BG"]
+    armenia = by_code["AM"]
+    assert not any(armenia[k] for k in ("address", "phone", "email", "website"))
+    assert "No contact details yet" in table["AM"]
+
+
+def test_country_names_are_in_the_pages_language_and_sorted_for_it(client):
+    html = client.get("/ru/embassies/").get_data(as_text=True)
+    table = rows(html)
+    assert '<th scope="row">Австрия</th>' in table["AT"]
+    # Embassy names exist only in English: marked so a reader's software knows.
+    assert '<span lang="en">Embassy of the Republic of Kazakhstan in Austria</span>' in table["AT"]
+    names = re.findall(r'<th scope="row">([^<]+)</th>', html)
+    assert names == sorted(names, key=str.casefold)
+
+
+def test_directory_service_sorts_by_localized_name(app, session):
+    entries = embassies.directory(session, "kk")
+    names = [entry.country_name for entry in entries]
+    assert names == sorted(names, key=str.casefold)
+    assert embassies.for_country(session, "AT", "en").embassy.key == "at-vienna"
+    assert embassies.for_country(session, "SI", "en").elsewhere
+    assert embassies.for_country(session, "XX", "en") is None
+    assert embassies.for_country(session, "", "en") is None
+
+
+def test_choosing_a_country_shows_its_embassy(client):
+    html = client.get("/en/embassies/?country=SI").get_data(as_text=True)
+    assert re.search(r'<tr id="SI" class="chosen">', html)
+    box = re.search(r'<section class="embassy".*?</section>', html, flags=re.S).group(0)
+    assert "Protest at the embassy: Slovenia" in box
+    assert "Not yet checked by the organisers" in box
+
+
+@pytest.fixture
+def config_overrides(smtp):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port}
+
+
+def test_thank_you_page_points_to_the_embassy_of_the_country_just_chosen(client, smtp):
+    page = client.get("/en/zhanaozen/")
+    response = client.post(
+        "/en/zhanaozen/",
+        data=sign_form(country="AT", csrf_token=csrf_token(page.get_data(as_text=True))),
+    )
+    assert response.status_code == 303
+    assert response.location.endswith("/en/zhanaozen/thanks?country=AT")
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Protest at the embassy: Austria" in html
+    assert 'href="/en/embassies/?country=AT#AT"' in html
+
+
+def test_thank_you_page_reveals_nothing_about_earlier_signatures(client, smtp):
+    """Signing twice with one address gives exactly the same redirect and page."""
+    answers = []
+    for _ in range(2):
+        page = client.get("/en/zhanaozen/")
+        response = client.post(
+            "/en/zhanaozen/",
+            data=sign_form(country="AT", csrf_token=csrf_token(page.get_data(as_text=True))),
+        )
+        answers.append((response.status_code, response.location))
+        answers.append(client.get(response.location).get_data(as_text=True))
+    assert answers[0] == answers[2]
+    assert answers[1] == answers[3]
+
+
+def test_thank_you_page_without_an_embassy_links_the_directory(client):
+    for query in ("", "?country=KZ", "?country=zz", "?country=%3Cscript%3E"):
+        html = client.get(f"/en/zhanaozen/thanks{query}").get_data(as_text=True)
+        assert '<section class="embassy"' not in html
+        assert 'href="/en/embassies/"' in html
+        assert "<script>" not in html
+
+
+def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    signature = make_signature(session, campaign, confirmed=False, country="BE")
+    session.commit()
+    token = confirming.make_token(signature)
+    page = client.get(f"/ru/confirm?token={token}")
+    html = client.post(
+        "/ru/confirm",
+        data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    ).get_data(as_text=True)
+    assert "Бельгия" in html
+    assert "Embassy of the Republic of Kazakhstan in Belgium" in html
+    assert 'href="/ru/embassies/?country=BE#BE"' in html
