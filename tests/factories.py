@@ -128,12 +128,29 @@ def _fresh_code(organiser: Organiser) -> str:
     return totp.generate_otp(step)
 
 
+def _forget_cached_csrf_token() -> None:
+    # Requests made while a test holds an app context (the ``session`` fixture) share its
+    # ``g``, where Flask-WTF caches the CSRF token of the first session it saw; another
+    # client's page would then carry a token its own session cannot check.
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("csrf_token", None)
+
+
+def page_token(client, url: str) -> str:
+    """The CSRF token of the first form on the page at ``url``, for this client's session."""
+    _forget_cached_csrf_token()
+    return csrf_token(client.get(url).get_data(as_text=True))
+
+
 def log_in(client, organiser: Organiser, password: str = ORGANISER_PASSWORD, code: str = ""):
     """Sign ``client`` in through the real pages: password, then a TOTP code from pyotp.
 
     The organiser must be enrolled and committed. Returns the response to the code step
     (a 303 to the organisers' home on success).
     """
+    _forget_cached_csrf_token()
     page = client.get("/organisers/login")
     response = client.post(
         "/organisers/login",

@@ -1,0 +1,341 @@
+"""Moderation: invalidating and restoring signatures, comments, and the public transparency line."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from campaign import counting, moderation
+from campaign.models import AuditEntry, Campaign, CommentStatus, Signature, SignatureStatus
+from tests.factories import csrf_token, log_in, make_campaign, make_organiser, make_signature
+
+SIGNATURES = "/organisers/campaigns/zhanaozen/signatures"
+CAMPAIGN_PAGE = "/en/zhanaozen/"
+
+
+@pytest.fixture
+def signed_in(client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    assert log_in(client, organiser).status_code == 303
+    return client
+
+
+def token(client, url: str = SIGNATURES) -> str:
+    return csrf_token(client.get(url).get_data(as_text=True))
+
+
+def count(session) -> int:
+    session.expire_all()
+    return counting.confirmed_count(session, 1)
+
+
+def status_of(session, signature_id: int) -> Signature:
+    session.expire_all()
+    return session.get(Signature, signature_id)
+
+
+def audit_rows(session, action: str) -> list[AuditEntry]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_invalidate_one_needs_a_reason_and_takes_it_out_of_the_count(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    keep = make_signature(session, campaign, name="Kept Signer")
+    target = make_signature(session, campaign, name="Fake Signer")
+    session.commit()
+    assert count(session) == 2
+    assert "Fake Signer" in signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+
+    url = f"{SIGNATURES}/{target.id}/invalidate"
+    no_reason = signed_in.post(url, data={"csrf_token": token(signed_in), "reason": ""})
+    assert no_reason.status_code == 400
+    html = no_reason.get_data(as_text=True)
+    assert f'aria-describedby="reason-{target.id}-error"' in html
+    assert "Please choose a reason." in html
+    assert status_of(session, target.id).status == SignatureStatus.CONFIRMED
+    assert count(session) == 2
+
+    done = signed_in.post(url, data={"csrf_token": token(signed_in), "reason": "fake"})
+    assert done.status_code == 303
+    target = status_of(session, target.id)
+    assert target.status == SignatureStatus.INVALIDATED
+    assert target.invalid_reason == "fake"
+    assert target.invalidated_at is not None
+    assert count(session) == 1
+    assert status_of(session, keep.id).status == SignatureStatus.CONFIRMED
+
+    public = signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+    assert "Fake Signer" not in public and "Kept Signer" in public
+
+    # Doing it again changes nothing, and the count does not drop twice.
+    signed_in.post(url, data={"csrf_token": token(signed_in), "reason": "duplicate"})
+    assert count(session) == 1
+    assert status_of(session, target.id).invalid_reason == "fake"
+
+    (entry,) = audit_rows(session, "signatures_invalidated")
+    assert (entry.count, entry.campaign_id, entry.detail["reason"]) == (1, 1, "fake")
+    assert entry.organiser_id is not None
+
+
+def test_restore_puts_a_signature_back_where_it_stood(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    confirmed = make_signature(session, campaign)
+    pending = make_signature(session, campaign, confirmed=False)
+    organiser = make_organiser(session)
+    moderation.invalidate(session, organiser, confirmed, moderation.InvalidReason.DUPLICATE)
+    moderation.invalidate(session, organiser, pending, moderation.InvalidReason.FAKE)
+    session.commit()
+    assert count(session) == 0
+
+    refused = signed_in.post(
+        f"{SIGNATURES}/{confirmed.id}/restore", data={"csrf_token": token(signed_in)}
+    )
+    assert refused.status_code == 400
+    assert count(session) == 0
+
+    for signature in (confirmed, pending):
+        response = signed_in.post(
+            f"{SIGNATURES}/{signature.id}/restore",
+            data={"csrf_token": token(signed_in), "reason": "mistake"},
+        )
+        assert response.status_code == 303
+    assert status_of(session, confirmed.id).status == SignatureStatus.CONFIRMED
+    assert status_of(session, pending.id).status == SignatureStatus.PENDING
+    assert status_of(session, pending.id).invalid_reason == ""
+    assert count(session) == 1
+    assert [e.detail["reason"] for e in audit_rows(session, "signatures_restored")] == [
+        "mistake",
+        "mistake",
+    ]
+
+
+def test_invalidating_a_pending_signature_leaves_the_count(app, session):
+    pending = make_signature(session, session.get(Campaign, 1), confirmed=False)
+    make_signature(session, session.get(Campaign, 1))
+    organiser = make_organiser(session)
+    assert moderation.invalidate(session, organiser, pending, moderation.InvalidReason.FAKE)
+    assert count(session) == 1
+
+
+def test_bulk_by_domain_changes_the_count_exactly(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    spam = [make_signature(session, campaign, email=f"s{i}@spam.example") for i in range(3)]
+    spam.append(make_signature(session, campaign, confirmed=False, email="p@Spam.Example"))
+    others = [
+        make_signature(session, campaign, email="a@example.org"),
+        make_signature(session, campaign, email="b@notspam.example"),
+    ]
+    other_campaign = make_campaign(session)
+    elsewhere = make_signature(session, other_campaign, email="e@spam.example")
+    session.commit()
+    assert count(session) == 5
+
+    listing = signed_in.get(f"{SIGNATURES}?domain=spam.example").get_data(as_text=True)
+    assert "4 signatures match." in listing
+    response = signed_in.post(
+        f"{SIGNATURES}/invalidate?domain=spam.example",
+        data={"csrf_token": csrf_token(listing), "reason": "fake"},
+    )
+    assert response.status_code == 303
+    assert "domain=spam.example" in response.location
+    assert "4 signatures were invalidated." in signed_in.get(response.location).get_data(
+        as_text=True
+    )
+    assert count(session) == 2
+    assert all(status_of(session, s.id).status == SignatureStatus.INVALIDATED for s in spam)
+    assert all(status_of(session, s.id).status == SignatureStatus.CONFIRMED for s in others)
+    assert status_of(session, elsewhere.id).status == SignatureStatus.CONFIRMED
+    assert counting.confirmed_count(session, other_campaign.id) == 1
+
+    (entry,) = audit_rows(session, "signatures_invalidated")
+    assert entry.count == 4
+    assert entry.detail == {"reason": "fake", "scope": "bulk", "domain": "spam.example"}
+
+    restored = signed_in.post(
+        f"{SIGNATURES}/restore?domain=spam.example",
+        data={"csrf_token": token(signed_in), "reason": "verified"},
+    )
+    assert restored.status_code == 303
+    assert count(session) == 5
+    assert status_of(session, spam[-1].id).status == SignatureStatus.PENDING
+
+
+def test_bulk_by_address_hash_and_by_time_window(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    same_address = [make_signature(session, campaign, client_key="f" * 32) for _ in range(2)]
+    other = make_signature(session, campaign, client_key="e" * 32)
+    late = make_signature(session, campaign, client_key="e" * 32)
+    late.created_at = datetime(2030, 1, 2, 10, 0, tzinfo=UTC)
+    session.commit()
+
+    response = signed_in.post(
+        f"{SIGNATURES}/invalidate?address={'f' * 12}",
+        data={"csrf_token": token(signed_in), "reason": "duplicate"},
+    )
+    assert response.status_code == 303
+    assert [status_of(session, s.id).status for s in same_address] == ["invalidated"] * 2
+    assert status_of(session, other.id).status == SignatureStatus.CONFIRMED
+    assert count(session) == 2
+
+    window = "since=2030-01-02T09:00&until=2030-01-02T11:00"
+    assert "1 signature matches." in signed_in.get(f"{SIGNATURES}?{window}").get_data(as_text=True)
+    response = signed_in.post(
+        f"{SIGNATURES}/invalidate?{window}",
+        data={"csrf_token": token(signed_in), "reason": "abusive"},
+    )
+    assert response.status_code == 303
+    assert status_of(session, late.id).status == SignatureStatus.INVALIDATED
+    assert status_of(session, other.id).status == SignatureStatus.CONFIRMED
+    assert count(session) == 1
+    entry = audit_rows(session, "signatures_invalidated")[-1]
+    assert entry.detail["since"].startswith("2030-01-02T09:00")
+    assert entry.count == 1
+
+
+@pytest.mark.parametrize("query", ["", "?status=confirmed", "?search=signer", "?domain=bad domain"])
+def test_bulk_without_a_condition_is_refused(app, session, signed_in, query):
+    campaign = session.get(Campaign, 1)
+    signatures = [make_signature(session, campaign) for _ in range(3)]
+    session.commit()
+    for action in ("invalidate", "restore"):
+        response = signed_in.post(
+            f"{SIGNATURES}/{action}{query}",
+            data={
+                "csrf_token": token(signed_in),
+                "reason": "fake" if action == "invalidate" else "mistake",
+            },
+        )
+        assert response.status_code == 400
+        assert "Refused: a bulk action needs at least one condition" in response.get_data(
+            as_text=True
+        )
+    assert count(session) == 3
+    assert all(status_of(session, s.id).status == SignatureStatus.CONFIRMED for s in signatures)
+    assert audit_rows(session, "signatures_invalidated") == []
+    with pytest.raises(moderation.BulkRefused):
+        moderation.invalidate_matching(
+            session,
+            make_organiser(session),
+            1,
+            moderation.Selection(status="confirmed", search="x"),
+            moderation.InvalidReason.FAKE,
+        )
+
+
+def test_bulk_needs_a_reason(app, session, signed_in):
+    signature = make_signature(session, session.get(Campaign, 1), email="x@spam.example")
+    session.commit()
+    response = signed_in.post(
+        f"{SIGNATURES}/invalidate?domain=spam.example",
+        data={"csrf_token": token(signed_in), "reason": "made-up"},
+    )
+    assert response.status_code == 400
+    assert 'aria-describedby="bulk-invalidate-reason-error"' in response.get_data(as_text=True)
+    assert status_of(session, signature.id).status == SignatureStatus.CONFIRMED
+
+
+def test_a_signature_of_another_campaign_is_not_found_here(app, session, signed_in):
+    elsewhere = make_signature(session, make_campaign(session))
+    session.commit()
+    response = signed_in.post(
+        f"{SIGNATURES}/{elsewhere.id}/invalidate",
+        data={"csrf_token": token(signed_in), "reason": "fake"},
+    )
+    assert response.status_code == 404
+    assert status_of(session, elsewhere.id).status == SignatureStatus.CONFIRMED
+
+
+def test_listing_filters_and_search(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, name="Findable Person", email="f@example.org")
+    make_signature(session, campaign, name="Other Person", confirmed=False)
+    session.commit()
+    html = signed_in.get(f"{SIGNATURES}?search=findable").get_data(as_text=True)
+    assert "1 signature matches." in html and "Findable Person" in html
+    assert "Other Person" not in html
+    html = signed_in.get(f"{SIGNATURES}?status=pending").get_data(as_text=True)
+    assert "Other Person" in html and "Findable Person" not in html
+    bad = signed_in.get(f"{SIGNATURES}?domain=not a domain").get_data(as_text=True)
+    assert 'aria-describedby="domain-error"' in bad
+
+
+def test_comment_shows_on_the_campaign_page_only_once_approved(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    shown = make_signature(session, campaign, name="Dana Writer", comment="Justice for Zhanaozen!")
+    hidden_name = make_signature(
+        session, campaign, name="Quiet One", display="hidden", comment="Solidarity from afar"
+    )
+    session.commit()
+    assert "Justice for Zhanaozen!" not in signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+
+    queue = signed_in.get("/organisers/campaigns/zhanaozen/comments").get_data(as_text=True)
+    assert "2 comments are waiting." in queue
+    assert "Justice for Zhanaozen!" in queue
+    for signature in (shown, hidden_name):
+        response = signed_in.post(
+            f"/organisers/campaigns/zhanaozen/comments/{signature.id}/approve",
+            data={"csrf_token": csrf_token(queue)},
+        )
+        assert response.status_code == 303
+    assert status_of(session, shown.id).comment_status == CommentStatus.APPROVED
+
+    public = signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+    comments = re.search(r'<section class="comments".*?</section>', public, re.S).group(0)
+    assert "Justice for Zhanaozen!" in comments and "Dana Writer" in comments
+    assert "Solidarity from afar" in comments and "A supporter" in comments
+    assert "Quiet One" not in public
+
+    signed_in.post(
+        f"/organisers/campaigns/zhanaozen/comments/{shown.id}/reject",
+        data={"csrf_token": token(signed_in, "/organisers/campaigns/zhanaozen/comments")},
+    )
+    assert "Justice for Zhanaozen!" not in signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+    assert [e.action for e in audit_rows(session, "comment_approved")] == ["comment_approved"] * 2
+    assert len(audit_rows(session, "comment_rejected")) == 1
+
+    campaign = session.get(Campaign, 1)
+    campaign.comments_enabled = False
+    session.commit()
+    assert "Solidarity from afar" not in signed_in.get(CAMPAIGN_PAGE).get_data(as_text=True)
+
+
+def test_comments_of_pending_or_invalidated_signatures_stay_off_the_page(app, session):
+    campaign = session.get(Campaign, 1)
+    organiser = make_organiser(session)
+    pending = make_signature(session, campaign, confirmed=False, comment="Pending words")
+    removed = make_signature(session, campaign, comment="Removed words")
+    for signature in (pending, removed):
+        moderation.decide_comment(session, organiser, signature, approve=True)
+    moderation.invalidate(session, organiser, removed, moderation.InvalidReason.ABUSIVE)
+    session.commit()
+    assert moderation.approved_comments(session, campaign) == []
+    assert moderation.comments_awaiting(session, 1) == []
+
+
+def test_transparency_line_counts_removals_by_reason_without_personal_data(app, session, client):
+    campaign = session.get(Campaign, 1)
+    organiser = make_organiser(session)
+    assert 'id="removals"' not in client.get(CAMPAIGN_PAGE).get_data(as_text=True)
+    reasons = ["duplicate", "duplicate", "signer_request"]
+    for i, reason in enumerate(reasons):
+        signature = make_signature(
+            session, campaign, name=f"Removed Person{i}", email=f"removed{i}@example.org"
+        )
+        moderation.invalidate(session, organiser, signature, moderation.InvalidReason(reason))
+    session.commit()
+    html = client.get(CAMPAIGN_PAGE).get_data(as_text=True)
+    line = re.search(r'<p class="removals" id="removals">(.*?)</p>', html, re.S).group(1)
+    assert " ".join(html_lib.unescape(line).split()) == (
+        "3 signatures were removed from the count: duplicate (2), at the signer's request (1)."
+    )
+    assert "Removed Person" not in html and "removed0@" not in html
