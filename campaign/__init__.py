@@ -73,7 +73,7 @@ def create_app(
 
 def _organisers_blueprint() -> Any:
     """The organisers' blueprint with its guard and every module of its routes loaded."""
-    from campaign.organisers import access, bp, signin, views  # noqa: F401  (they add routes)
+    from campaign.organisers import access, bp, deliveries, signin, views  # noqa: F401  (they add routes)
 
     return bp
 

@@ -40,6 +40,8 @@ class Defaults:
     RATELIMIT_SECOND_FACTOR = "5 per 5 minutes"
     # Named share links anyone may create, per client address.
     RATELIMIT_LINKS = "10 per hour"
+    # Look-ups of a receipt code (was my signature delivered?), per client address.
+    RATELIMIT_RECEIPT = "10 per hour"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     # A Redis that stops answering must not hold requests up, nor ever turn into a 500.
@@ -113,6 +115,11 @@ class Defaults:
     DASHBOARD_SURGE_HOURS = 24
     DASHBOARD_SURGE_PER_ADDRESS = 10
     DASHBOARD_SURGE_PER_DOMAIN = 50
+    # Paper signatures: the largest CSV file accepted, its most rows, and how many seconds
+    # a checked file may wait for the organiser to confirm its import.
+    PAPER_IMPORT_MAX_BYTES = 1024 * 1024
+    PAPER_IMPORT_MAX_ROWS = 5000
+    PAPER_IMPORT_MAX_AGE = 3600
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from campaign import countries
+from campaign.deliveries import normalise_receipt
 from campaign.models import Display
 from campaign.signing import clean_text
 
@@ -163,3 +164,21 @@ class LinkForm(FlaskForm):
         """Refuse a name made only of invisible characters."""
         if not clean_text(field.data):
             raise ValidationError(_l("Please give the link a name."))
+
+
+class ReceiptForm(FlaskForm):
+    """A receipt code to look up among the delivered packs."""
+
+    receipt = StringField(
+        _l("Receipt code"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Please enter your receipt code.")),
+            Length(max=40, message=_l("Please use at most %(max)d characters.")),
+        ],
+    )
+
+    def validate_receipt(self, field: StringField) -> None:
+        """Refuse what cannot be a receipt code, before any look-up."""
+        if normalise_receipt(field.data or "") is None:
+            raise ValidationError(_l("A receipt code has twelve letters and digits."))

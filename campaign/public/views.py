@@ -19,6 +19,7 @@ from campaign import (
     campaigns,
     confirming,
     counting,
+    deliveries,
     embassies,
     erasure,
     languages,
@@ -30,7 +31,7 @@ from campaign import (
 from campaign.extensions import csrf, db, limiter
 from campaign.models import Campaign, Display, SignatureStatus
 from campaign.privacy import client_key
-from campaign.public.forms import ConfirmForm, ResendForm, SignForm
+from campaign.public.forms import ConfirmForm, ReceiptForm, ResendForm, SignForm
 
 bp = Blueprint("public", __name__)
 
@@ -46,8 +47,9 @@ def _limit(name: str):
 
 @bp.url_value_preprocessor
 def _pull_language(endpoint: str | None, values: dict | None) -> None:
+    # Read before the pop: ``values`` is the request's view_args itself.
+    g.lang_from_url = bool(values) and "lang" in values
     g.lang = (values or {}).pop("lang", None) or languages.negotiate()
-    g.lang_from_url = values is not None and "lang" in (request.view_args or {})
 
 
 @bp.url_defaults
@@ -193,6 +195,23 @@ def resend(slug: str):
             confirming.notify(signature, repeated=True)
         return render_template("public/resend.html", campaign=campaign, text=text, sent=True)
     return render_template("public/resend.html", campaign=campaign, text=text, form=form)
+
+
+@bp.route("/<lang:lang>/<slug>/receipt", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
+@_limit("RECEIPT")
+def receipt(slug: str):
+    """Look up a receipt code: only whether, to whom and when it was in a delivered pack."""
+    campaign = _campaign_or_404(slug)
+    form = ReceiptForm()
+    text = campaigns.text_for(campaign, g.lang)
+    context = {"campaign": campaign, "text": text, "form": form}
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("public/receipt.html", **context), 400
+        handovers = deliveries.receipt_deliveries(db.session, campaign.id, form.receipt.data)
+        return render_template("public/receipt.html", checked=True, handovers=handovers, **context)
+    return render_template("public/receipt.html", **context)
 
 
 @bp.route("/<lang:lang>/confirm", methods=["GET", "POST"])

@@ -1,0 +1,469 @@
+"""PDF delivery packs: a cover letter, the signers in a paged table, and a manifest.
+
+The signers' rows come from ``exports.rows`` and are laid out as they stream in: the
+table is made of small chunks that ReportLab takes one at a time, so a pack of any size
+is built without holding its rows in memory. Page totals ("page 3 of 2,412") are drawn
+from a PDF form object filled in once the last page is known.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import IO, Any
+from xml.sax.saxutils import escape
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from sqlalchemy.orm import Session
+
+from campaign import countries, exports
+from campaign.campaigns import text_for
+from campaign.deliveries import Recipient, cutoff_now
+from campaign.models import Campaign
+from campaign.typefaces import register_pdf_fonts
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 42
+FOOTER_HEIGHT = 28
+HEADER_HEIGHT = 20
+FONT_SIZE = 8
+# Rows per table chunk: small enough to lay out quickly, large enough to be few.
+CHUNK = 50
+# Column widths of the signers' table; they add up to the width between the margins.
+WIDTHS = (34, 118, 72, 72, 112, 55, 48)
+PAGES_FORM = "pack-page-total"
+
+
+@dataclass(frozen=True)
+class Pack:
+    """What a built pack says: the totals in its letter and the figures of its manifest."""
+
+    counts: exports.Counts
+    row_count: int
+    rows_hash: str
+    cutoff: datetime | None
+
+
+def build(
+    session: Session,
+    campaign: Campaign,
+    recipient: Recipient,
+    selection: exports.Selection,
+    language: str,
+    output: IO[bytes],
+    *,
+    on: date | None = None,
+) -> Pack:
+    """Write the pack of ``selection`` for ``recipient`` in ``language`` to ``output``."""
+    regular, bold = register_pdf_fonts()
+    with force_locale(language):
+        layout = _Layout(regular, bold, language)
+        counts = exports.count(session, selection)
+        manifest = exports.Manifest()
+        made = cutoff_now()
+        cutoff = selection.until or made
+        text = text_for(campaign, language)
+        doc = BaseDocTemplate(
+            output,
+            pagesize=A4,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN + FOOTER_HEIGHT,
+            title=text.title,
+            subject=recipient.label,
+            creator="",
+            producer="",
+            author="",
+        )
+        letter_frame = Frame(
+            MARGIN, MARGIN + FOOTER_HEIGHT, doc.width, doc.height, id="letter", showBoundary=0
+        )
+        list_frame = Frame(
+            MARGIN,
+            MARGIN + FOOTER_HEIGHT,
+            doc.width,
+            doc.height - HEADER_HEIGHT,
+            id="list",
+            showBoundary=0,
+            leftPadding=0,
+            rightPadding=0,
+        )
+        doc.addPageTemplates(
+            [
+                PageTemplate("letter", [letter_frame], onPage=layout.footer),
+                PageTemplate("list", [list_frame], onPage=layout.list_page),
+            ]
+        )
+        flowables = layout.flowables(
+            session,
+            text,
+            recipient,
+            selection,
+            counts,
+            manifest,
+            on=on or made.date(),
+            cutoff=cutoff,
+            made=made,
+        )
+        doc.build(_OnDemand(flowables), canvasmaker=layout.canvas_maker())
+    return Pack(counts=counts, row_count=manifest.count, rows_hash=manifest.sha256, cutoff=cutoff)
+
+
+def build_zip(
+    session: Session,
+    campaign: Campaign,
+    packs: Sequence[tuple[Recipient, exports.Selection]],
+    language: str,
+    output: IO[bytes],
+) -> list[tuple[Recipient, Pack]]:
+    """One pack per recipient that has signatures, each a PDF in a zip written to ``output``."""
+    built = []
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for recipient, selection in packs:
+            if exports.count(session, selection).total == 0:
+                continue
+            with tempfile.TemporaryFile() as pdf:
+                pack = build(session, campaign, recipient, selection, language, pdf)
+                pdf.seek(0)
+                name = recipient.embassy.key if recipient.embassy else "pack"
+                with archive.open(f"{name}.pdf", "w") as member:
+                    while chunk := pdf.read(1 << 16):
+                        member.write(chunk)
+            built.append((recipient, pack))
+    return built
+
+
+class _OnDemand(list):
+    """Flowables made only when ReportLab reaches them.
+
+    ReportLab takes flowables from the front of a list and asks for its length before
+    each one; topping the list up there keeps just a few of them in memory at a time.
+    """
+
+    def __init__(self, source: Iterator[Flowable], ahead: int = 3) -> None:
+        super().__init__()
+        self._source = source
+        self._ahead = ahead
+
+    def __len__(self) -> int:
+        while list.__len__(self) < self._ahead:
+            following = next(self._source, None)
+            if following is None:
+                break
+            self.append(following)
+        return list.__len__(self)
+
+
+def _moment(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class _Layout:
+    """Styles, texts and drawing of one pack in one language."""
+
+    def __init__(self, regular: str, bold: str, language: str) -> None:
+        self.regular = regular
+        self.bold = bold
+        self.language = language
+        self.body = ParagraphStyle("body", fontName=regular, fontSize=10.5, leading=14.5)
+        self.small = ParagraphStyle("small", parent=self.body, fontSize=8.5, leading=11)
+        self.heading = ParagraphStyle(
+            "heading", parent=self.body, fontName=bold, fontSize=13, leading=17, spaceAfter=6
+        )
+        self.right = ParagraphStyle("right", parent=self.body, alignment=TA_RIGHT)
+        self.cell = ParagraphStyle("cell", fontName=regular, fontSize=FONT_SIZE, leading=10)
+        self.headings = [
+            _("No."),
+            _("Name"),
+            _("City"),
+            _("Country"),
+            _("Organisation"),
+            _("Signed on"),
+            _("Source"),
+        ]
+        self.withheld = _("name withheld")
+        self.sources = {"paper": _("paper"), "online": _("online")}
+        self.page_words = _("Page %(page)s of %(pages)s")
+        self.table_style = TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), regular, FONT_SIZE, 10),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, "#bbbbbb"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+
+    def number(self, value: int) -> str:
+        """A count written the way the pack's language writes numbers."""
+        return format_decimal(value, locale=self.language)
+
+    def flowables(
+        self,
+        session: Session,
+        text: Any,
+        recipient: Recipient,
+        selection: exports.Selection,
+        counts: exports.Counts,
+        manifest: exports.Manifest,
+        *,
+        on: date,
+        cutoff: datetime,
+        made: datetime,
+    ) -> Iterator[Flowable]:
+        """The pack from top to bottom, the signers' rows read as ReportLab reaches them."""
+        yield from self.letter(text, recipient, selection, counts, on=on, cutoff=cutoff)
+        yield NextPageTemplate("list")
+        yield PageBreak()
+        block: list[list[Any]] = []
+        for row in exports.rows(session, selection):
+            values = manifest.add(row)
+            block.append(self.cells(manifest.count, values))
+            if len(block) == CHUNK:
+                yield self.table(block)
+                block = []
+        if block:
+            yield self.table(block)
+        if manifest.count == 0:
+            yield Paragraph(escape(_("No signer is listed in this pack.")), self.body)
+        yield NextPageTemplate("letter")
+        yield PageBreak()
+        yield from self.manifest(recipient, manifest, cutoff=cutoff, made=made)
+
+    def letter(
+        self,
+        text: Any,
+        recipient: Recipient,
+        selection: exports.Selection,
+        counts: exports.Counts,
+        *,
+        on: date,
+        cutoff: datetime,
+    ) -> Iterator[Flowable]:
+        """The cover letter: addressee, date, the campaign's demands and the totals."""
+        yield Paragraph(escape(format_date(on, "long", locale=self.language)), self.right)
+        yield Spacer(0, 12)
+        for line in self.address(recipient):
+            yield Paragraph(escape(line), self.body)
+        yield Spacer(0, 18)
+        yield Paragraph(escape(text.title), self.heading)
+        if text.addressed_to:
+            yield Paragraph(
+                escape(
+                    _("This petition is addressed to: %(addressee)s", addressee=text.addressed_to)
+                ),
+                self.body,
+            )
+            yield Spacer(0, 6)
+        yield Paragraph(escape(text.summary), self.body)
+        yield Spacer(0, 10)
+        yield Paragraph(escape(_("The signers demand:")), self.heading)
+        for number, demand in enumerate(text.demands or [], start=1):
+            title = escape(str(demand.get("title", "")))
+            body = escape(str(demand.get("text", "")))
+            yield Paragraph(f"<b>{number}. {title}</b><br/>{body}", self.body)
+            yield Spacer(0, 6)
+        yield Spacer(0, 8)
+        yield Paragraph(
+            escape(
+                _(
+                    "%(total)s signatures in total, of which %(listed)s are listed in this pack.",
+                    total=self.number(counts.total),
+                    listed=self.number(counts.listed),
+                )
+            ),
+            self.body,
+        )
+        if counts.withheld:
+            yield Paragraph(
+                escape(
+                    _(
+                        "%(count)s signers asked not to be named in lists handed to embassies; "
+                        "they are counted in the total.",
+                        count=self.number(counts.withheld),
+                    )
+                ),
+                self.body,
+            )
+        if selection.after is not None:
+            scope = _(
+                "Signatures confirmed after %(after)s and up to %(until)s, "
+                "since the previous delivery.",
+                after=_moment(selection.after),
+                until=_moment(cutoff),
+            )
+        else:
+            scope = _("Signatures confirmed up to %(until)s.", until=_moment(cutoff))
+        yield Paragraph(escape(scope), self.body)
+        yield Paragraph(
+            escape(
+                _(
+                    "Names appear as each signer allowed; the others are marked “%(withheld)s”.",
+                    withheld=self.withheld,
+                )
+            ),
+            self.small,
+        )
+
+    def address(self, recipient: Recipient) -> list[str]:
+        """The addressee block of the letter."""
+        embassy = recipient.embassy
+        if embassy is None:
+            return [recipient.body]
+        lines = [embassy.name]
+        lines += [line.strip() for line in embassy.address.splitlines() if line.strip()]
+        place = ", ".join(
+            part for part in (embassy.city, countries.name(embassy.country, self.language)) if part
+        )
+        if place:
+            lines.append(place)
+        return lines
+
+    def cells(self, number: int, values: list[str]) -> list[Any]:
+        """One table row: the number, then the canonical values as they read in the pack."""
+        name, city, country, organisation, source, signed_on = values
+        shown = [
+            str(number),
+            name or self.withheld,
+            city,
+            countries.name(country, self.language),
+            organisation,
+            signed_on,
+            self.sources.get(source, source),
+        ]
+        return [self.fit(value, width) for value, width in zip(shown, WIDTHS, strict=True)]
+
+    def fit(self, value: str, width: float) -> Any:
+        """The value as plain text when it fits its column, else as a wrapping paragraph."""
+        if stringWidth(value, self.regular, FONT_SIZE) <= width - 6:
+            return value
+        return Paragraph(escape(value), self.cell)
+
+    def table(self, block: list[list[Any]]) -> Table:
+        """A chunk of the signers' table."""
+        table = Table(block, colWidths=WIDTHS, style=self.table_style, hAlign="LEFT")
+        return table
+
+    def manifest(
+        self,
+        recipient: Recipient,
+        manifest: exports.Manifest,
+        *,
+        cutoff: datetime,
+        made: datetime,
+    ) -> Iterator[Flowable]:
+        """The last page: the count and the hash of the rows, and how to check them."""
+        yield Paragraph(escape(_("Manifest")), self.heading)
+        digest = manifest.sha256
+        facts = [
+            [_("Recipient"), recipient.label],
+            [_("Rows listed"), self.number(manifest.count)],
+            [_("SHA-256 of the rows"), f"{digest[:32]} {digest[32:]}"],
+            [_("Signatures confirmed up to"), _moment(cutoff)],
+            [_("Pack made"), _moment(made)],
+        ]
+        yield Table(
+            [[Paragraph(escape(k), self.body), Paragraph(escape(v), self.body)] for k, v in facts],
+            colWidths=(180, PAGE_WIDTH - 2 * MARGIN - 180),
+            style=TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (0, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ]
+            ),
+            hAlign="LEFT",
+        )
+        yield Spacer(0, 12)
+        yield Paragraph(
+            escape(
+                _(
+                    "How to check: write each listed row, in the order of this pack, as a JSON "
+                    "array of six strings: the name as shown (an empty string where it is "
+                    "withheld), city, two-letter country code, organisation, “online” or "
+                    "“paper”, and the date of signing as YYYY-MM-DD. Write the arrays without "
+                    "spaces between the items, each followed by one line feed, all in UTF-8. "
+                    "The SHA-256 of these bytes is the hash above."
+                )
+            ),
+            self.small,
+        )
+
+    def footer(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
+        """Draw the page number and the total, which a form fills in at the end."""
+        canvas.saveState()
+        canvas.setFont(self.regular, FONT_SIZE)
+        before, _sep, after = self.page_words.partition("%(pages)s")
+        start = before % {"page": self.number(doc.page)} if "%(page)s" in before else before
+        x = PAGE_WIDTH - MARGIN - 130
+        y = MARGIN
+        canvas.drawString(x, y, start)
+        x += stringWidth(start, self.regular, FONT_SIZE)
+        canvas.saveState()
+        canvas.translate(x, y)
+        canvas.doForm(PAGES_FORM)
+        canvas.restoreState()
+        if after:
+            rest = after % {"page": self.number(doc.page)} if "%(page)s" in after else after
+            canvas.drawString(x + self.total_width, y, rest)
+        canvas.restoreState()
+
+    @property
+    def total_width(self) -> float:
+        """Room kept for the page total: five digits with a group separator."""
+        return stringWidth(self.number(88888), self.regular, FONT_SIZE)
+
+    def list_page(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
+        """A page of the signers' table: the column headings on top, the footer below."""
+        canvas.saveState()
+        canvas.setFont(self.bold, FONT_SIZE)
+        top = PAGE_HEIGHT - MARGIN - HEADER_HEIGHT + 6
+        x = MARGIN
+        for heading, width in zip(self.headings, WIDTHS, strict=True):
+            canvas.drawString(x + 3, top, heading)
+            x += width
+        canvas.setLineWidth(0.75)
+        canvas.line(MARGIN, top - 4, PAGE_WIDTH - MARGIN, top - 4)
+        canvas.restoreState()
+        self.footer(canvas, doc)
+
+    def canvas_maker(self) -> type[Canvas]:
+        """A canvas that writes the number of pages into the page-total form when saved."""
+        layout = self
+
+        class PackCanvas(Canvas):
+            def save(self) -> None:
+                pages = self.getPageNumber() - (0 if self._code else 1)
+                self.beginForm(PAGES_FORM)
+                self.setFont(layout.regular, FONT_SIZE)
+                self.drawString(0, 0, layout.number(pages))
+                self.endForm()
+                super().save()
+
+        return PackCanvas
