@@ -135,6 +135,156 @@ def mail_worker_command(burst: bool) -> None:
     mailqueue.work(queue_url, burst=burst)
 
 
+export_group = AppGroup(
+    "export", help="Signature lists and delivery packs, as on the organisers' pages."
+)
+
+
+def _export_campaign(slug: str):
+    from campaign import campaigns
+
+    campaign = campaigns.by_slug(db.session, slug)
+    if campaign is None:
+        raise click.ClickException(f"No campaign {slug!r}.")
+    return campaign
+
+
+def _export_embassy(key: str | None):
+    from campaign import deliveries
+
+    if not key:
+        return None
+    embassy = deliveries.embassy_by_key(db.session, key)
+    if embassy is None:
+        raise click.ClickException(f"No embassy {key!r} in the directory.")
+    return embassy
+
+
+def _write_download(download, output: str) -> None:
+    """Commit the audit entry, then write the download to OUTPUT ("-" for standard output)."""
+    db.session.commit()
+    stream = click.get_binary_stream("stdout") if output == "-" else open(output, "wb")  # noqa: SIM115
+    try:
+        if download.chunks is not None:
+            for chunk in download.chunks:
+                stream.write(chunk)
+        else:
+            while chunk := download.file.read(1 << 16):
+                stream.write(chunk)
+            download.file.close()
+    finally:
+        if output != "-":
+            stream.close()
+    if output != "-":
+        click.echo(f"Wrote {download.count} row(s) to {output}.", err=True)
+
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@export_group.command("signatures")
+@click.argument("slug")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--for-delivery", is_flag=True, help="Names as the signers allowed, no emails.")
+@click.option("--embassy", default="", help="Directory key of an embassy (e.g. gb-london).")
+@click.option("--body", default="", help="A named body, e.g. ITUC.")
+@click.option("--country", default="", help="Two-letter country code.")
+@click.option("--since", type=_DAY, default=None, help="Confirmed on or after (YYYY-MM-DD, UTC).")
+@click.option("--until", type=_DAY, default=None, help="Confirmed on or before (YYYY-MM-DD, UTC).")
+@click.option("--new-only", is_flag=True, help="Only since the last delivery to the recipient.")
+@click.option("--with-emails", is_flag=True, help="Include email addresses (audited).")
+@click.option("--excel", is_flag=True, help="CSV for Excel: byte-order mark, semicolons, CRLF.")
+@click.option("--language", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
+@click.option("--output", "-o", required=True, help="File to write, or - for standard output.")
+def export_signatures_command(
+    slug: str,
+    fmt: str,
+    for_delivery: bool,
+    embassy: str,
+    body: str,
+    country: str,
+    since,
+    until,
+    new_only: bool,
+    with_emails: bool,
+    excel: bool,
+    language: str,
+    output: str,
+) -> None:
+    """Export the confirmed signatures of the campaign SLUG as CSV or XLSX."""
+    from flask_babel import force_locale
+
+    from campaign import downloads
+
+    if body and not downloads.body_is_valid(body):
+        raise click.ClickException("Give the body's name, not an email address.")
+    request = downloads.ListRequest(
+        format=fmt,
+        for_delivery=for_delivery,
+        embassy=_export_embassy(embassy),
+        body=body,
+        country=country.upper(),
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        new_only=new_only,
+        with_emails=with_emails,
+        excel=excel,
+    )
+    # Column headings are in LANGUAGE; there is no visitor to choose one.
+    with force_locale(language):
+        try:
+            download = downloads.signature_list(
+                db.session, _export_campaign(slug), request, None, via="command line"
+            )
+        except downloads.RequestError as error:
+            raise click.ClickException(str(error)) from error
+        _write_download(download, output)
+
+
+@export_group.command("pack")
+@click.argument("slug")
+@click.option("--embassy", default="", help="Directory key of an embassy (e.g. gb-london).")
+@click.option("--every-embassy", is_flag=True, help="A zip with one pack per embassy.")
+@click.option("--body", default="", help="A named body, e.g. ITUC.")
+@click.option("--language", type=click.Choice(["en", "ru", "kk"]), default="en", show_default=True)
+@click.option("--new-only", is_flag=True, help="Only since the last delivery to the recipient.")
+@click.option("--cutoff", default="", help="Confirmed up to this moment, YYYY-MM-DD HH:MM:SS UTC.")
+@click.option("--output", "-o", required=True, help="File to write, or - for standard output.")
+def export_pack_command(
+    slug: str,
+    embassy: str,
+    every_embassy: bool,
+    body: str,
+    language: str,
+    new_only: bool,
+    cutoff: str,
+    output: str,
+) -> None:
+    """Make the PDF delivery pack (or a zip of them) of the campaign SLUG."""
+    from campaign import downloads
+    from campaign.deliveries import parse_cutoff
+
+    if sum(bool(x) for x in (embassy, every_embassy, body)) != 1:
+        raise click.ClickException("Give exactly one of --embassy, --every-embassy, --body.")
+    if body and not downloads.body_is_valid(body):
+        raise click.ClickException("Give the body's name, not an email address.")
+    moment = parse_cutoff(cutoff) if cutoff else None
+    if cutoff and moment is None:
+        raise click.ClickException("Write the cutoff as YYYY-MM-DD HH:MM:SS (UTC).")
+    request = downloads.PackRequest(
+        language=language,
+        embassy=_export_embassy(embassy),
+        body=body,
+        every_embassy=every_embassy,
+        new_only=new_only,
+        cutoff=moment,
+    )
+    download = downloads.pack(db.session, _export_campaign(slug), request, None, via="command line")
+    _write_download(download, output)
+
+
 @click.group("organisers", cls=AppGroup)
 def organisers_group() -> None:
     """Organiser accounts: there is no sign-up page, accounts are made here."""
@@ -278,3 +428,4 @@ def init_app(app: Flask) -> None:
     for cmd in (migrate_command, seed_command, privacy_group, organisers_group):
         app.cli.add_command(cmd)
     app.cli.add_command(translate_group)
+    app.cli.add_command(export_group)

@@ -117,6 +117,22 @@ def cutoff_now() -> datetime:
     return now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
 
 
+CUTOFF_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def parse_cutoff(value: str | None) -> datetime | None:
+    """A cutoff typed as printed in a manifest (UTC), or None if it is not one."""
+    text = (value or "").strip().removesuffix("UTC").strip().replace("T", " ")
+    try:
+        moment = datetime.strptime(text, CUTOFF_FORMAT)
+    except ValueError:
+        try:
+            moment = datetime.strptime(text, "%Y-%m-%d %H:%M")
+        except ValueError:
+            return None
+    return moment.replace(tzinfo=UTC)
+
+
 class HashMismatch(ValueError):
     """The rows no longer hash to what the delivered pack's manifest says."""
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from campaign import countries, exports
 from campaign.campaigns import text_for
-from campaign.deliveries import Recipient, cutoff_now
+from campaign.deliveries import CUTOFF_FORMAT, Recipient, cutoff_now
 from campaign.models import Campaign
 from campaign.typefaces import register_pdf_fonts
 
@@ -179,7 +179,7 @@ class _OnDemand(list):
 
 
 def _moment(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value.strftime(f"{CUTOFF_FORMAT} UTC")
 
 
 class _Layout:

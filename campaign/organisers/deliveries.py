@@ -19,19 +19,18 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from campaign import campaigns, deliveries, downloads, languages, paper
+from campaign.deliveries import CUTOFF_FORMAT, parse_cutoff
 from campaign.extensions import csrf, db
 from campaign.models import Campaign, Delivery, Organiser
 from campaign.organisers import bp
 from campaign.organisers.access import current_organiser
 from campaign.organisers.delivery_forms import (
-    CUTOFF_FORMAT,
     EVERY_EMBASSY,
     DeliveryForm,
     ExportForm,
     PackForm,
     PaperImportForm,
     PaperUploadForm,
-    parse_cutoff,
 )
 
 

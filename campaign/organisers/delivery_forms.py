@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -21,10 +21,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from campaign import countries, deliveries
+from campaign.deliveries import parse_cutoff
 from campaign.models import Embassy, utcnow
 
 EVERY_EMBASSY = "*"
-CUTOFF_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _strip(value: str | None) -> str | None:
@@ -120,19 +120,6 @@ class ExportForm(_Recipient, FlaskForm):
             self.until.errors.append(_l("The end comes before the start."))
             valid = False
         return valid
-
-
-def parse_cutoff(value: str | None) -> datetime | None:
-    """A cutoff typed as printed in a manifest (UTC), or None if it is not one."""
-    text = (value or "").strip().removesuffix("UTC").strip().replace("T", " ")
-    try:
-        moment = datetime.strptime(text, CUTOFF_FORMAT)
-    except ValueError:
-        try:
-            moment = datetime.strptime(text, "%Y-%m-%d %H:%M")
-        except ValueError:
-            return None
-    return moment.replace(tzinfo=UTC)
 
 
 class _Cutoff:
