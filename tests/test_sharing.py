@@ -287,7 +287,7 @@ def test_unknown_codes_and_keys_are_not_found(client):
 
 def test_share_buttons_carry_prepared_text_in_the_pages_language(client):
     html = client.get("/ru/zhanaozen/").get_data(as_text=True)
-    hrefs = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', html)
+    hrefs = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer"', html)
     by_host = {
         urlsplit(href.replace("&amp;", "&")).netloc: href.replace("&amp;", "&") for href in hrefs
     }
