@@ -22,8 +22,11 @@ def _account_key() -> str:
 
 
 def _pending_key() -> str:
-    """The rate-limit key of a half-finished sign-in."""
-    return f"pending-{session.get('pending_id', 'none')}"
+    """The rate-limit key of the account whose password was accepted and who owes a code.
+
+    Per account rather than per attempt: typing the password again earns no new tries.
+    """
+    return keyed_hash(str(session.get("pending_id", "")), "second-factor", 32)
 
 
 def _failed(response: Response) -> bool:
@@ -104,28 +107,33 @@ def _code_step(template: str, enrolling: bool) -> Response | str | tuple[str, in
     return render_template(template, form=form, **extra), 400
 
 
-_second_factor_limits = (
-    limiter.limit(_config("RATELIMIT_SECOND_FACTOR"), methods=["POST"], scope="organiser-code"),
-    limiter.limit(
-        _config("RATELIMIT_SECOND_FACTOR"),
-        key_func=_pending_key,
-        methods=["POST"],
-        scope="organiser-code-account",
-    ),
+# Shared by enrolment and everyday sign-in, so switching pages gains no extra tries.
+_second_factor_per_address = limiter.shared_limit(
+    _config("RATELIMIT_SECOND_FACTOR"),
+    scope="organiser-code",
+    methods=["POST"],
+    deduct_when=_failed,
+)
+_second_factor_per_account = limiter.shared_limit(
+    _config("RATELIMIT_SECOND_FACTOR"),
+    scope="organiser-code-account",
+    key_func=_pending_key,
+    methods=["POST"],
+    deduct_when=_failed,
 )
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@_second_factor_limits[0]
-@_second_factor_limits[1]
+@_second_factor_per_address
+@_second_factor_per_account
 def second_factor() -> Response | str | tuple[str, int]:
     """Ask for the code from the organiser's authenticator app."""
     return _code_step("organisers/second_factor.html", enrolling=False)
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
-@_second_factor_limits[0]
-@_second_factor_limits[1]
+@_second_factor_per_address
+@_second_factor_per_account
 def enrol() -> Response | str | tuple[str, int]:
     """First sign-in: scan the QR code into an authenticator app and prove it with a code."""
     return _code_step("organisers/enrol.html", enrolling=True)
