@@ -73,7 +73,8 @@ def create_app(
 
 def _organisers_blueprint() -> Any:
     """The organisers' blueprint with its guard and every module of its routes loaded."""
-    from campaign.organisers import access, bp, deliveries, signin, views  # noqa: F401  (they add routes)
+    # Imported for the routes they add.
+    from campaign.organisers import access, bp, deliveries, share_links, signin, views  # noqa: F401
 
     return bp
 

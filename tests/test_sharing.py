@@ -354,3 +354,30 @@ def test_pages_load_nothing_from_third_parties_and_run_no_inline_code(app, clien
         for address in parser.loaded:
             assert address.startswith("/static/"), (path, address)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+
+
+def test_organisers_see_the_leaderboard_without_signers_names(app, client, session):
+    from tests.factories import log_in, make_organiser
+
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    branch = sharing.create_named(session, campaign, "Dockers' branch")
+    signer = make_signature(session, campaign, name="Personal Linkowner")
+    personal = sharing.personal_link(session, signer)
+    for _ in range(2):
+        make_signature(session, campaign, share_code=branch.code)
+    make_signature(session, campaign, share_code=personal.code)
+    organiser = make_organiser(session)
+    session.commit()
+
+    assert client.get("/organisers/campaigns/zhanaozen/links").status_code in (302, 303, 401, 403)
+    assert log_in(client, organiser).status_code == 303
+    page = client.get("/organisers/campaigns/zhanaozen/links")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    rows = re.findall(r"<tr>\s*<td class=\"number\">(\d+)</td>(.*?)</tr>", html, flags=re.S)
+    assert [rank for rank, _row in rows] == ["1", "2"]
+    assert "Dockers&#39; branch" in rows[0][1] and branch.code in rows[0][1]
+    assert '<td class="number">2</td>' in rows[0][1]
+    assert "personal link" in rows[1][1] and personal.code in rows[1][1]
+    assert "Linkowner" not in html
+    assert 'href="/organisers/campaigns/zhanaozen/links" aria-current="page"' in html
