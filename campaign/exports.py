@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from campaign.models import DeliveredSignature, Signature, SignatureStatus
 
 # Rows fetched from the database at a time.
-BATCH = 2000
+BATCH = 1000
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection"),
 # with the full-width forms that some spreadsheets treat the same way.
