@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from functools import cache
 from typing import Any
 
 import redis
@@ -24,11 +25,15 @@ QUEUE_NAME = "mail"
 _SOCKET_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 
 
+@cache
 def connection(queue_url: str) -> redis.Redis:
-    """A Redis client for the queue at ``queue_url``."""
+    """The Redis client for the queue at ``queue_url``, shared by the process's threads."""
+    # One client per process keeps its connections open between requests; redis-py's pool
+    # is thread-safe and starts afresh in a forked process.
     return redis.Redis.from_url(queue_url, **_SOCKET_TIMEOUTS)
 
 
+@cache
 def queue(queue_url: str) -> Queue:
     """The mail queue at ``queue_url``."""
     return Queue(QUEUE_NAME, connection=connection(queue_url))

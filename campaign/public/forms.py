@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -16,6 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import Select
 
 from campaign import countries
 from campaign.deliveries import normalise_receipt
@@ -45,6 +50,36 @@ class HasLetters:
             raise ValidationError(_l("Please enter your name."))
 
 
+class CountrySelect(Select):
+    """The country list, rendered once per language for the blank form and then reused.
+
+    Its 250 options were the most expensive part of the campaign page; a blank form's list
+    is the same for every visitor of a language.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blank: dict[tuple, Markup] = {}
+
+    def __call__(self, field: SelectField, **kwargs: object) -> Markup:
+        if field.data or field.errors:
+            return super().__call__(field, **kwargs)
+        key = (str(get_locale()), field.name, field.id, tuple(sorted(kwargs.items())))
+        html = self._blank.get(key)
+        if html is None:
+            html = self._blank[key] = super().__call__(field, **kwargs)
+        return html
+
+
+@cache
+def _country_choices(locale: str) -> tuple[SelectChoice, ...]:
+    # Built once per language: the placeholder's label is lazy, so it follows the request.
+    return (
+        SelectChoice("", _l("Choose your country")),
+        *(SelectChoice(code, name) for code, name in countries.choices(locale)),
+    )
+
+
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
@@ -72,6 +107,7 @@ class SignForm(FlaskForm):
     )
     country = SelectField(
         _l("Country"),
+        widget=CountrySelect(),
         validators=[InputRequired(_l("Please choose your country."))],
         validate_choice=True,
     )
@@ -113,10 +149,7 @@ class SignForm(FlaskForm):
 
     def set_countries(self, locale: str) -> None:
         """Offer every country, named in ``locale``."""
-        self.country.choices = [
-            SelectChoice("", _l("Choose your country")),
-            *(SelectChoice(code, name) for code, name in countries.choices(locale)),
-        ]
+        self.country.choices = list(_country_choices(locale))
 
     def validate_country(self, field: SelectField) -> None:
         """Refuse the placeholder option."""
