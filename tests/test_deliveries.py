@@ -1,0 +1,395 @@
+"""Deliveries: recording them, what waits per embassy, packs made again, receipt look-ups."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from campaign import deliveries, downloads
+from campaign.models import AuditEntry, Campaign, DeliveredSignature, Delivery
+from tests.factories import csrf_token, log_in, make_organiser, make_signature, page_token
+
+DELIVERIES = "/organisers/zhanaozen/deliveries"
+RECORD = "/organisers/zhanaozen/deliveries/record"
+PACKS = "/organisers/zhanaozen/packs"
+EXPORT = "/organisers/zhanaozen/export"
+RECEIPT = "/en/zhanaozen/receipt"
+
+
+@pytest.fixture
+def config_overrides():
+    return {"RATELIMIT_RECEIPT": "1000 per minute"}
+
+
+@pytest.fixture
+def signed_in(client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    assert log_in(client, organiser).status_code == 303
+    return client
+
+
+@pytest.fixture
+def campaign(session):
+    return session.get(Campaign, 1)
+
+
+def confirmed_at(signature, moment):
+    signature.confirmed_at = moment
+    return signature
+
+
+def pdf_text(data: bytes) -> str:
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def manifest_of(data: bytes) -> tuple[int, str, str]:
+    """Rows listed, rows hash and cutoff as printed in a pack's manifest."""
+    text = pdf_text(data)
+    rows = re.search(r"Rows listed ([\d,]+)", text)
+    digest = re.search(r"SHA-256 of the rows ([0-9a-f]{32}) ([0-9a-f]{32})", text)
+    cutoff = re.search(r"Signatures confirmed up to (\S+ \S+) UTC", text)
+    assert rows and digest and cutoff, text
+    return int(rows.group(1).replace(",", "")), digest.group(1) + digest.group(2), cutoff.group(1)
+
+
+def make_pack(client, **fields) -> bytes:
+    data = {"language": "en", "csrf_token": page_token(client, DELIVERIES)}
+    data.update(fields)
+    response = client.post(PACKS, data=data)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data()
+
+
+def record(client, **fields):
+    data = {
+        "delivered_on": "2026-06-01",
+        "method": "by hand",
+        "export_format": "pdf",
+        "csrf_token": page_token(client, RECORD),
+    }
+    data.update(fields)
+    return client.post(RECORD, data=data)
+
+
+def test_recording_a_delivery_stores_count_hash_cutoff_and_signatures(session, signed_in, campaign):
+    early = datetime(2026, 5, 1, tzinfo=UTC)
+    listed = [
+        confirmed_at(make_signature(session, campaign, country="AT"), early),
+        confirmed_at(make_signature(session, campaign, country="SI"), early),
+    ]
+    confirmed_at(make_signature(session, campaign, country="AT", exclude_from_delivery=True), early)
+    confirmed_at(make_signature(session, campaign, country="GB"), early)
+    session.commit()
+
+    count, digest, cutoff = manifest_of(make_pack(signed_in, embassy="at-vienna"))
+    assert count == 2
+    response = record(
+        signed_in,
+        embassy="at-vienna",
+        cutoff=cutoff,
+        rows_hash=digest,
+        notes="Handed to the consul",
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    vienna = deliveries.embassy_by_key(session, "at-vienna")
+    assert delivery.embassy_id == vienna.id
+    assert (delivery.row_count, delivery.rows_hash) == (2, digest)
+    assert delivery.cutoff == datetime.fromisoformat(cutoff).replace(tzinfo=UTC)
+    assert delivery.delivered_on.date().isoformat() == "2026-06-01"
+    assert (delivery.method, delivery.export_format, delivery.notes) == (
+        "by hand",
+        "pdf",
+        "Handed to the consul",
+    )
+    delivered = set(
+        session.scalars(
+            select(DeliveredSignature.signature_id).where(
+                DeliveredSignature.delivery_id == delivery.id
+            )
+        )
+    )
+    assert delivered == {s.id for s in listed}
+
+    (entry,) = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == deliveries.DELIVERY_RECORDED)
+    )
+    assert entry.count == 2
+    assert entry.detail["rows_hash"] == digest
+    assert entry.detail["embassy"] == "at-vienna"
+    assert entry.organiser_id is not None
+
+    page = signed_in.get(DELIVERIES).get_data(as_text=True)
+    assert "Delivery to Embassy of the Republic of Kazakhstan in Austria recorded" in page
+    row = re.search(r'<tr id="embassy-at-vienna">(.*?)</tr>', page, re.S).group(1)
+    assert "2026-06-01" in row and "2 signatures" in row and digest[:12] in row
+
+
+def test_a_hash_that_no_longer_matches_records_nothing(session, signed_in, campaign):
+    make_signature(session, campaign, country="AT")
+    session.commit()
+    _count, digest, cutoff = manifest_of(make_pack(signed_in, embassy="at-vienna"))
+    # A signature confirmed before the cutoff shows up after the pack was made (say, a
+    # restored one): the rows no longer hash to what the manifest says.
+    restored = make_signature(session, campaign, country="AT")
+    restored.confirmed_at = datetime(2026, 1, 1, tzinfo=UTC)
+    session.commit()
+    response = record(signed_in, embassy="at-vienna", cutoff=cutoff, rows_hash=digest)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="rows_hash-error"' in html and "no longer match" in html
+    session.expire_all()
+    assert session.scalar(select(func.count(Delivery.id))) == 0
+    assert session.scalar(select(func.count(DeliveredSignature.delivery_id))) == 0
+    assert (
+        session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action == deliveries.DELIVERY_RECORDED
+            )
+        )
+        == 0
+    )
+
+
+def test_new_since_last_delivery(session, signed_in, campaign):
+    first = datetime.now(UTC) - timedelta(days=10)
+    old = [
+        confirmed_at(make_signature(session, campaign, country="AT", name=f"Old {i}"), first)
+        for i in range(2)
+    ]
+    session.commit()
+    cutoff = (first + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    assert record(signed_in, embassy="at-vienna", cutoff=cutoff).status_code == 303
+
+    new = make_signature(session, campaign, country="SI", name="New Signer")
+    make_signature(
+        session, campaign, country="AT", name="New But Left Out", exclude_from_delivery=True
+    )
+    session.commit()
+
+    page = signed_in.get(DELIVERIES).get_data(as_text=True)
+    row = re.search(r'<tr id="embassy-at-vienna">(.*?)</tr>', page, re.S).group(1)
+    waiting = re.search(r'class="number">\s*(\d+)\s*<span class="hint">\(2 in total\)', row)
+    assert waiting and waiting.group(1) == "1", row
+
+    text = pdf_text(make_pack(signed_in, embassy="at-vienna", new_only="y"))
+    assert "New Signer" in text
+    assert "Old 0" not in text and "Old 1" not in text
+    assert "2 signatures in total, of which 1 are listed in this pack." in text
+    assert "since the previous delivery" in text
+
+    listed = signed_in.post(
+        EXPORT,
+        data={
+            "format": "csv",
+            "purpose": "delivery",
+            "embassy": "at-vienna",
+            "new_only": "y",
+            "csrf_token": page_token(signed_in, EXPORT),
+        },
+    ).get_data(as_text=True)
+    assert "New Signer" in listed and "Old 0" not in listed
+
+    # Recording the new pack delivers only the new signature.
+    assert record(signed_in, embassy="at-vienna", new_only="y").status_code == 303
+    session.expire_all()
+    latest = session.scalar(select(Delivery).order_by(Delivery.id.desc()).limit(1))
+    assert latest.row_count == 1
+    assert set(
+        session.scalars(
+            select(DeliveredSignature.signature_id).where(
+                DeliveredSignature.delivery_id == latest.id
+            )
+        )
+    ) == {new.id}
+    assert {s.id for s in old}.isdisjoint(
+        session.scalars(
+            select(DeliveredSignature.signature_id).where(
+                DeliveredSignature.delivery_id == latest.id
+            )
+        )
+    )
+    vienna = deliveries.Recipient(embassy=deliveries.embassy_by_key(session, "at-vienna"))
+    assert deliveries.last_delivery(session, campaign.id, vienna).id == latest.id
+
+
+def test_delivery_to_a_named_body_keeps_embassy_opt_outs(session, signed_in, campaign):
+    make_signature(
+        session, campaign, country="KZ", name="Kazakh Worker", exclude_from_delivery=True
+    )
+    make_signature(session, campaign, country="GB", name="British Worker")
+    session.commit()
+    response = record(signed_in, body="ITUC", export_format="csv")
+    assert response.status_code == 303
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    assert (delivery.recipient, delivery.embassy_id, delivery.row_count) == ("ITUC", None, 2)
+    page = signed_in.get(DELIVERIES).get_data(as_text=True)
+    assert "ITUC" in page
+    refused = record(signed_in, body="someone@ituc.example")
+    assert refused.status_code == 400
+    assert "not an email address" in refused.get_data(as_text=True)
+
+
+def test_recording_needs_a_recipient_a_past_date_and_a_sane_cutoff(session, signed_in):
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    cases = [
+        ({}, "embassy-error"),
+        ({"embassy": "at-vienna", "body": "ITUC"}, "body-error"),
+        ({"embassy": "at-vienna", "delivered_on": future}, "delivered_on-error"),
+        ({"embassy": "at-vienna", "cutoff": "yesterday"}, "cutoff-error"),
+        ({"embassy": "at-vienna", "cutoff": "2999-01-01 00:00:00"}, "cutoff-error"),
+        ({"embassy": "at-vienna", "rows_hash": "abc"}, "rows_hash-error"),
+    ]
+    for fields, error in cases:
+        response = record(signed_in, **fields)
+        assert response.status_code == 400, fields
+        assert f'id="{error}"' in response.get_data(as_text=True), fields
+    session.expire_all()
+    assert session.scalar(select(func.count(Delivery.id))) == 0
+
+
+def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campaign):
+    for name in ("Әсел Қайратқызы", "Наталья Соколова", "John Smith"):
+        make_signature(session, campaign, country="AT", name=name)
+    session.commit()
+    assert record(signed_in, embassy="at-vienna").status_code == 303
+    later = make_signature(session, campaign, country="AT", name="Came Later")
+    session.commit()
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    page = signed_in.get(DELIVERIES).get_data(as_text=True)
+    response = signed_in.post(
+        f"/organisers/zhanaozen/deliveries/{delivery.id}/pack",
+        data={"csrf_token": csrf_token(page), "language": "kk"},
+    )
+    assert response.status_code == 200
+    count, digest, _cutoff = manifest_of(response.get_data())
+    assert (count, digest) == (delivery.row_count, delivery.rows_hash)
+    text = pdf_text(response.get_data())
+    assert "Әсел Қайратқызы" in text and later.name not in text
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == downloads.PACK_EXPORTED)
+    ).all()
+    assert [e.detail.get("delivery_id") for e in entries] == [delivery.id]
+
+
+def test_delivery_pages_need_a_signed_in_organiser(client, session, campaign):
+    make_signature(session, campaign, country="AT", name="Private Person")
+    session.commit()
+    for url in (DELIVERIES, RECORD):
+        response = client.get(url)
+        assert response.status_code == 302 and "/organisers/login" in response.location
+    refused = client.post(RECORD, data={"embassy": "at-vienna", "delivered_on": "2026-06-01"})
+    assert refused.status_code in (400, 403)
+    session.expire_all()
+    assert session.scalar(select(func.count(Delivery.id))) == 0
+
+
+# --- Receipts ------------------------------------------------------------------------------
+
+
+def look_up(client, code: str):
+    token = page_token(client, RECEIPT)
+    response = client.post(RECEIPT, data={"receipt": code, "csrf_token": token})
+    return response, token
+
+
+def answer(html: str) -> str:
+    match = re.search(
+        r'<div class="notice" role="status" id="receipt-answer">(.*?)</div>', html, re.S
+    )
+    assert match, html
+    return " ".join(match.group(1).split())
+
+
+def test_receipt_shows_where_and_when_it_was_delivered(app, session, signed_in, campaign):
+    delivered = make_signature(session, campaign, country="AT", name="Delivered Person")
+    session.commit()
+    assert record(signed_in, embassy="at-vienna", delivered_on="2026-06-01").status_code == 303
+    assert record(signed_in, body="ITUC", delivered_on="2026-06-03").status_code == 303
+
+    visitor = app.test_client()
+    # Any spelling of the code: lower case, spaces instead of dashes.
+    response, _token = look_up(visitor, delivered.receipt.lower().replace("-", " "))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    told = answer(html)
+    assert "Embassy of the Republic of Kazakhstan in Austria on June 1, 2026" in told
+    assert "ITUC on June 3, 2026" in told
+    # Nothing else about the signature or its signer.
+    assert "Delivered Person" not in html and "@" not in told and "AT" not in told
+
+
+def test_receipt_not_delivered_and_unknown_get_the_same_answer(app, session, campaign):
+    waiting = make_signature(session, campaign, country="AT")
+    left_out = make_signature(session, campaign, country="AT", exclude_from_delivery=True)
+    session.commit()
+    vienna = deliveries.embassy_by_key(session, "at-vienna")
+    deliveries.record(
+        session,
+        campaign,
+        deliveries.DeliveryInput(
+            recipient=deliveries.Recipient(embassy=vienna),
+            delivered_on=datetime(2026, 6, 1).date(),
+            cutoff=datetime(2020, 1, 1, tzinfo=UTC),  # before both signatures
+        ),
+        None,
+    )
+    session.commit()
+    visitor = app.test_client()
+    pages = []
+    for code in (waiting.receipt, left_out.receipt, "ZZZZ-ZZZZ-ZZZZ"):
+        response, token = look_up(visitor, code)
+        assert response.status_code == 200
+        pages.append(answer(response.get_data(as_text=True).replace(token, "")))
+    assert pages[0] == pages[1] == pages[2]
+    assert "not in any pack delivered so far" in pages[0]
+
+
+def test_receipt_of_another_campaign_is_not_found(app, session, campaign):
+    from tests.factories import make_campaign
+
+    other = make_campaign(session, slug="other-cause")
+    theirs = make_signature(session, other, country="AT")
+    session.commit()
+    deliveries.record(
+        session,
+        other,
+        deliveries.DeliveryInput(
+            recipient=deliveries.Recipient(body="ITUC"),
+            delivered_on=datetime(2026, 6, 1).date(),
+            cutoff=deliveries.cutoff_now(),
+        ),
+        None,
+    )
+    session.commit()
+    response, _token = look_up(app.test_client(), theirs.receipt)
+    assert "not in any pack delivered so far" in answer(response.get_data(as_text=True))
+
+
+def test_receipt_form_errors_are_tied_to_the_field(client):
+    response, _token = look_up(client, "not-a-code")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="receipt-error"' in html
+    assert 'aria-describedby="receipt-hint receipt-error"' in html
+    assert "twelve letters and digits" in html
+
+
+def test_receipt_look_ups_are_rate_limited(app, client):
+    app.config["RATELIMIT_RECEIPT"] = "2 per hour"
+    token = csrf_token(client.get(RECEIPT).get_data(as_text=True))
+    statuses = [
+        client.post(RECEIPT, data={"receipt": "ABCD-EFGH-JKLM", "csrf_token": token}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
