@@ -204,13 +204,19 @@ def check(
     """Validate a file and mark the rows that are already signatures or repeat a row."""
     result = parse(text, max_rows=max_rows, today=today or utcnow().date())
     valid = [row for row in result.rows if not row.errors]
-    seen: dict[str, int] = {}
+    addresses: dict[str, int] = {}
+    people: dict[tuple[str, str], int] = {}
     for row in valid:
-        identity = row.identity()
-        if identity in seen:
-            row.duplicate = _("Repeats line %(line)d of this file.", line=seen[identity])
-        else:
-            seen[identity] = row.line
+        person = (row.name.casefold(), row.city.casefold())
+        # An address is compared with addresses; without one, name and city are compared
+        # with every earlier row's.
+        earlier = addresses.get(row.identity()) if row.email else people.get(person)
+        if earlier is not None:
+            row.duplicate = _("Repeats line %(line)d of this file.", line=earlier)
+            continue
+        if row.email:
+            addresses[row.identity()] = row.line
+        people.setdefault(person, row.line)
     fresh = [row for row in valid if not row.duplicate]
     _mark_known_addresses(session, campaign.id, [r for r in fresh if r.email])
     _mark_known_names(session, campaign.id, [r for r in fresh if not r.email])

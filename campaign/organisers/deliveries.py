@@ -340,8 +340,8 @@ def paper_import(slug: str):
         abort(400)
     flash(
         _(
-            "Imported %(imported)d paper signatures; %(duplicates)d duplicates and "
-            "%(rejected)d rows with errors were left out.",
+            "Paper signatures imported: %(imported)d. Left out: duplicates "
+            "%(duplicates)d, rows with errors %(rejected)d.",
             imported=outcome.imported,
             duplicates=outcome.duplicates,
             rejected=outcome.rejected,
