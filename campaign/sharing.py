@@ -42,6 +42,9 @@ def personal_link(session: Session, signature: Signature) -> ShareLink:
         .where(
             ShareLink.signature_id == signature.id,
             ShareLink.campaign_id == signature.campaign_id,
+            # A link older than the signature belonged to an erased signature whose id
+            # the database has given out again.
+            ShareLink.created_at >= signature.created_at,
         )
         .order_by(ShareLink.id)
         .limit(1)

@@ -187,6 +187,24 @@ def test_link_codes_are_random_and_say_nothing(app, session):
     assert sharing.personal_link(session, signature).id == links[-1].id
 
 
+def test_a_personal_link_never_passes_to_a_later_signature_with_the_same_id(app, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    signature = make_signature(session, campaign)
+    # What an erased signer's link looks like once the database reuses the id.
+    stale = ShareLink(
+        campaign_id=campaign.id,
+        code="stale-code-0001",
+        stats_key="stale-key-" + "x" * 40,
+        signature_id=signature.id,
+        created_at=signature.created_at - timedelta(days=3),
+    )
+    session.add(stale)
+    session.flush()
+    link = sharing.personal_link(session, signature)
+    assert link.id != stale.id
+    assert sharing.personal_link(session, signature).id == link.id
+
+
 def test_a_link_of_another_campaign_is_not_credited(app, session):
     zhanaozen = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
     other = make_campaign(session)
