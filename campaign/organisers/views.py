@@ -18,7 +18,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from campaign import accounts, audit, campaigns, charts, dashboard, moderation
+from campaign import accounts, audit, campaigns, charts, dashboard, languages, moderation
 from campaign.extensions import db
 from campaign.models import Campaign, Signature, SignatureStatus, utcnow
 from campaign.organisers import bp
@@ -81,7 +81,7 @@ def campaign_dashboard(slug: str) -> str:
         "organisers/dashboard.html",
         campaign=campaign,
         campaigns=_all_campaigns(),
-        title=campaigns.text_for(campaign, "en").title,
+        title=campaigns.text_for(campaign, languages.current()).title,
         counts=dashboard.status_counts(db.session, campaign.id),
         per_day=per_day,
         chart=charts.bars_per_day(per_day),
