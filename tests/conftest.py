@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from campaign import create_app
 from campaign.cli import alembic_config
-from campaign.extensions import db
+from campaign.extensions import db, limiter
 from campaign.models import Base
 from tests import services
 
@@ -133,6 +133,9 @@ def app(backend: str, database_url: str, config_overrides: dict[str, object]):
             "RATELIMIT_STORAGE_URI": services.REDIS_URL,
             "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }
+    # Flask-Limiter keeps the first app's key prefix for the process; each test app gets
+    # its own, so counters in the shared Redis never carry over from one test to the next.
+    limiter._key_prefix = ""
     application = create_app(base_config(database_url, **extra, **config_overrides))
     yield application
     application.extensions["database"].dispose()
