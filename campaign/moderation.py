@@ -396,7 +396,8 @@ def removals(session: Session, campaign_id: int) -> Removals:
     """Invalidated signatures of a campaign counted by reason; nothing about who."""
     counts: dict[InvalidReason, int] = {}
     for reason, number in session.execute(
-        select(Signature.invalid_reason, func.count(Signature.id))
+        # count() rather than count(id): PostgreSQL then answers from the index alone.
+        select(Signature.invalid_reason, func.count())
         .where(
             Signature.campaign_id == campaign_id,
             Signature.status == SignatureStatus.INVALIDATED,
