@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from campaign import counting
-from campaign.models import Embassy, EmbassyCountry, ShareLink, Signature, SignatureStatus
+from campaign.models import Embassy, EmbassyCountry, Signature, SignatureStatus
 
 
 @dataclass(frozen=True)
@@ -101,31 +101,6 @@ def by_country(session: Session, campaign_id: int) -> list[CountryRow]:
         )
     }
     return [CountryRow(country, number, embassies.get(country)) for country, number in rows]
-
-
-@dataclass(frozen=True)
-class ShareRow:
-    """A share link and the confirmed signatures it brought in."""
-
-    link: ShareLink
-    count: int
-
-
-def top_share_links(session: Session, campaign_id: int, limit: int = 10) -> list[ShareRow]:
-    """The share links that brought in the most confirmed signatures."""
-    number = func.count(Signature.id)
-    rows = session.execute(
-        select(ShareLink, number)
-        .join(Signature, Signature.share_link_id == ShareLink.id)
-        .where(
-            ShareLink.campaign_id == campaign_id,
-            Signature.status == SignatureStatus.CONFIRMED,
-        )
-        .group_by(ShareLink.id)
-        .order_by(number.desc(), ShareLink.id)
-        .limit(limit)
-    ).all()
-    return [ShareRow(link, count) for link, count in rows]
 
 
 @dataclass(frozen=True)

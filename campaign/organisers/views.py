@@ -18,7 +18,16 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from campaign import accounts, audit, campaigns, charts, dashboard, languages, moderation
+from campaign import (
+    accounts,
+    audit,
+    campaigns,
+    charts,
+    dashboard,
+    languages,
+    moderation,
+    sharing,
+)
 from campaign.extensions import db
 from campaign.models import Campaign, Signature, SignatureStatus, utcnow
 from campaign.organisers import bp
@@ -86,7 +95,7 @@ def campaign_dashboard(slug: str) -> str:
         per_day=per_day,
         chart=charts.bars_per_day(per_day),
         countries=dashboard.by_country(db.session, campaign.id),
-        share_links=dashboard.top_share_links(db.session, campaign.id),
+        share_links=sharing.leaderboard(db.session, campaign.id, limit=10),
         comments_waiting=moderation.count_comments_awaiting(db.session, campaign.id),
         surges=dashboard.surges(
             db.session,
