@@ -11,7 +11,14 @@ from typing import Any
 
 import redis
 
+from tests import services
 from tests.conftest import free_port
+
+
+def require_redis_server() -> None:
+    """Skip (or fail under CI) unless the redis-server program is installed."""
+    if not shutil.which("redis-server"):
+        services._missing("redis-server is not installed (apt-get install redis-server)")
 
 
 class PrivateRedis:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import zlib
 from collections.abc import Iterator
 
@@ -16,7 +15,9 @@ from campaign import mailqueue
 from campaign.models import Signature
 from tests.conftest import _Collector, free_port
 from tests.factories import csrf_token, sign_form
-from tests.redis_server import PrivateRedis
+from tests.redis_server import PrivateRedis, require_redis_server
+
+pytestmark = pytest.mark.services
 
 CAMPAIGN = "/en/zhanaozen/"
 
@@ -24,11 +25,7 @@ CAMPAIGN = "/en/zhanaozen/"
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     """A redis-server for this module alone."""
-    if not shutil.which("redis-server"):
-        from tests import services
-
-        services.require_redis()
-        pytest.skip("redis-server is not installed")
+    require_redis_server()
     server = PrivateRedis(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import threading
 import uuid
@@ -31,7 +30,7 @@ from campaign.models import Campaign, Signature, SignatureStatus
 from tests import services
 from tests.conftest import SECRET, _migrate_and_seed, free_port
 from tests.factories import csrf_token, make_signature, sign_form
-from tests.redis_server import PrivateRedis, wait_for
+from tests.redis_server import PrivateRedis, require_redis_server, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -79,9 +78,7 @@ class Server:
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     """A redis-server for this module's gunicorn: rate limits and the mail queue."""
-    if not shutil.which("redis-server"):
-        services.require_redis()  # names the missing service; fails under CI
-        pytest.skip("redis-server is not installed")
+    require_redis_server()
     server = PrivateRedis(tmp_path_factory.mktemp("redis"))
     server.start()
     yield server
