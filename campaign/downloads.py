@@ -150,11 +150,11 @@ def signature_list(
         via=via,
     )
     if request.for_delivery:
-        columns = exports.delivery_columns()
+        layout = exports.delivery_layout()
     else:
-        columns = exports.organiser_columns(request.with_emails)
+        layout = exports.organiser_layout(request.with_emails)
     rows = exports.rows(session, selection, with_emails=request.with_emails)
-    cells = exports.spreadsheet_rows(rows, columns)
+    cells = exports.spreadsheet_rows(rows, layout)
     name = f"{campaign.slug}-signatures-{utcnow():%Y%m%d-%H%M}.{request.format}"
     if request.format == "csv":
         dialect = exports.EXCEL_CSV if request.excel else exports.PLAIN_CSV

@@ -10,7 +10,7 @@ import json
 import re
 import tracemalloc
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask import request_finished
@@ -136,6 +136,19 @@ def test_csv_holds_confirmed_signatures_and_no_emails_unless_asked(session, sign
     assert (with_.count, with_.detail["with_emails"]) == (2, True)
     assert with_.detail["format"] == "csv"
     assert "@" not in json.dumps(with_.detail)
+
+
+def test_csv_times_are_in_utc_whatever_zone_they_were_given_in(session, signed_in, campaign):
+    signature = make_signature(session, campaign, name="Almaty Time")
+    almaty = timezone(timedelta(hours=5))
+    signature.created_at = datetime(2026, 3, 8, 1, 30, 15, 999999, tzinfo=almaty)
+    signature.confirmed_at = datetime(2026, 3, 8, 4, 59, 59, tzinfo=almaty)
+    session.commit()
+    header, row = parse_csv(export(signed_in))
+    assert row[header.index("Signed at (UTC)")] == "2026-03-07 20:30:15"
+    assert row[header.index("Confirmed at (UTC)")] == "2026-03-07 23:59:59"
+    header, row = parse_csv(export(signed_in, purpose="delivery"))
+    assert row[header.index("Signed on")] == "2026-03-07"
 
 
 def test_excel_friendly_csv_has_bom_semicolons_and_windows_line_ends(session, signed_in, campaign):
