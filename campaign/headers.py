@@ -6,7 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 # Only what the pages need, all from this origin: no inline code, no third parties.
@@ -40,8 +41,19 @@ def content_security_policy(frame_ancestors: str = "'none'") -> str:
     return "; ".join(f"{name} {value}" for name, value in policy.items())
 
 
+class _SessionOverHTTPS(SecureCookieSessionInterface):
+    """Flask's signed-cookie session; its cookie is Secure when the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured so, or when this request came over HTTPS (proxy included)."""
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     """Add the headers to every response, error pages and static files included."""
+    # Behind a TLS proxy (TRUSTED_PROXIES) request.is_secure holds, so the cookie cannot
+    # leak over plain HTTP, while a local instance over http://127.0.0.1 keeps working.
+    app.session_interface = _SessionOverHTTPS()
 
     @app.after_request
     def secure(response: Response) -> Response:

@@ -63,7 +63,12 @@ def _remember_language(response: Response) -> Response:
     lang = g.get("lang")
     if g.get("lang_from_url") and request.cookies.get(languages.COOKIE) != lang:
         response.set_cookie(
-            languages.COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            languages.COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
         )
     return response
 
