@@ -1,0 +1,1 @@
+"""Security checks with real tools: see scan.py and docs/security.md."""
