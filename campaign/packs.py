@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFName, PDFStream
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -458,6 +460,17 @@ class _Layout:
         layout = self
 
         class PackCanvas(Canvas):
+            def showPage(self) -> None:
+                super().showPage()
+                # ReportLab keeps every finished page uncompressed until the file is
+                # saved; compressed now, a pack of thousands of pages stays small.
+                page = self._doc.Pages.pages[-1]
+                if page.stream and page.compression and not page.Contents:
+                    contents = PDFStream(content=zlib.compress(page.stream.encode("utf8")))
+                    contents.dictionary["Filter"] = PDFArray([PDFName("FlateDecode")])
+                    page.Contents = contents
+                    page.stream = None
+
             def save(self) -> None:
                 pages = self.getPageNumber() - (0 if self._code else 1)
                 self.beginForm(PAGES_FORM)
