@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select
+from sqlalchemy import case, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from campaign import audit, exports
@@ -95,18 +95,19 @@ def selection_for(
 
     An embassy gets the signers of the countries it is accredited to, without those who
     asked to be left out of embassy lists; a body gets every signer. ``new_only`` keeps
-    what was confirmed after the cutoff of the last delivery to the same recipient.
+    what was confirmed after the cutoff of the last delivery to the same recipient, and
+    whatever listable signature that recipient was never handed.
     """
     after = None
+    key = (recipient.embassy.id, "") if recipient.embassy is not None else (None, recipient.body)
     if new_only:
         previous = last_delivery(session, campaign_id, recipient)
         after = previous.cutoff if previous is not None else None
+    scope = {"since": since, "after": after, "until": until, "undelivered_to": key}
     if recipient.embassy is not None:
         codes = tuple(sorted(c.country for c in recipient.embassy.countries))
-        return exports.Selection(
-            campaign_id, countries=codes, since=since, after=after, until=until, omit_excluded=True
-        )
-    return exports.Selection(campaign_id, since=since, after=after, until=until)
+        return exports.Selection(campaign_id, countries=codes, omit_excluded=True, **scope)
+    return exports.Selection(campaign_id, **scope)
 
 
 def cutoff_now() -> datetime:
@@ -305,6 +306,12 @@ def _waiting_per_embassy(session: Session, campaign_id: int) -> dict[int, tuple[
         .group_by(Delivery.embassy_id)
         .subquery()
     )
+    handed_over = exists().where(
+        DeliveredSignature.signature_id == Signature.id,
+        DeliveredSignature.delivery_id == Delivery.id,
+        Delivery.embassy_id == EmbassyCountry.embassy_id,
+        Delivery.campaign_id == campaign_id,
+    )
     query = (
         select(
             EmbassyCountry.embassy_id,
@@ -316,7 +323,12 @@ def _waiting_per_embassy(session: Session, campaign_id: int) -> dict[int, tuple[
         .where(
             Signature.campaign_id == campaign_id,
             Signature.status == SignatureStatus.CONFIRMED,
-            or_(last.c.cutoff.is_(None), Signature.confirmed_at > last.c.cutoff),
+            or_(
+                last.c.cutoff.is_(None),
+                Signature.confirmed_at > last.c.cutoff,
+                # Listable but never handed to this embassy (see exports.Selection).
+                Signature.exclude_from_delivery.is_(False) & ~handed_over,
+            ),
         )
         .group_by(EmbassyCountry.embassy_id)
     )

@@ -31,10 +31,10 @@ from datetime import datetime
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, case, func, select, type_coerce
+from sqlalchemy import Select, String, case, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from campaign.models import DeliveredSignature, Signature, SignatureStatus
+from campaign.models import DeliveredSignature, Delivery, Signature, SignatureStatus
 
 # Rows fetched from the database at a time.
 BATCH = 1000
@@ -55,6 +55,11 @@ class Selection:
     since: datetime | None = None
     after: datetime | None = None
     until: datetime | None = None
+    # With ``after`` (the cutoff of the last delivery to a recipient, named here as
+    # (embassy id, body)): also the signatures confirmed before it that this recipient
+    # was never handed, such as one whose confirmation was still being saved while that
+    # delivery was read. Nothing listable is then ever skipped by "new since".
+    undelivered_to: tuple[int | None, str] | None = None
     # Exactly the signatures handed over in this recorded delivery.
     delivery_id: int | None = None
     # Leave out signers who asked not to be in the lists handed to the embassies.
@@ -71,7 +76,13 @@ class Selection:
         if self.since is not None:
             query = query.where(Signature.confirmed_at >= self.since)
         if self.after is not None:
-            query = query.where(Signature.confirmed_at > self.after)
+            newer = Signature.confirmed_at > self.after
+            if self.undelivered_to is not None:
+                missed = ~delivered_to(self.campaign_id, *self.undelivered_to)
+                if self.omit_excluded:
+                    missed = missed & Signature.exclude_from_delivery.is_(False)
+                newer = newer | missed
+            query = query.where(newer)
         if self.until is not None:
             query = query.where(Signature.confirmed_at <= self.until)
         if self.delivery_id is not None:
@@ -81,6 +92,21 @@ class Selection:
                 & (DeliveredSignature.delivery_id == self.delivery_id),
             )
         return query
+
+
+def delivered_to(campaign_id: int, embassy_id: int | None, body: str) -> Any:
+    """True for a signature (of the enclosing query) already handed to this recipient."""
+    recipient = (
+        Delivery.embassy_id == embassy_id
+        if embassy_id is not None
+        else Delivery.embassy_id.is_(None) & (Delivery.recipient == body)
+    )
+    return exists().where(
+        DeliveredSignature.signature_id == Signature.id,
+        DeliveredSignature.delivery_id == Delivery.id,
+        Delivery.campaign_id == campaign_id,
+        recipient,
+    )
 
 
 @dataclass(frozen=True)

@@ -315,8 +315,9 @@ class _Layout:
             )
         if selection.after is not None:
             scope = _(
-                "Signatures confirmed after %(after)s and up to %(until)s, "
-                "since the previous delivery.",
+                "Signatures confirmed up to %(until)s that were not in the previous "
+                "deliveries to this recipient (the last one covered signatures confirmed "
+                "up to %(after)s).",
                 after=_moment(selection.after),
                 until=_moment(cutoff),
             )

@@ -184,7 +184,7 @@ def test_new_since_last_delivery(session, signed_in, campaign):
     assert "New Signer" in text
     assert "Old 0" not in text and "Old 1" not in text
     assert "2 signatures in total, of which 1 are listed in this pack." in text
-    assert "since the previous delivery" in text
+    assert "not in the previous deliveries to this recipient" in text
 
     listed = signed_in.post(
         EXPORT,
@@ -219,6 +219,39 @@ def test_new_since_last_delivery(session, signed_in, campaign):
     )
     vienna = deliveries.Recipient(embassy=deliveries.embassy_by_key(session, "at-vienna"))
     assert deliveries.last_delivery(session, campaign.id, vienna).id == latest.id
+
+
+def test_a_signature_saved_late_is_new_for_the_next_delivery(session, signed_in, campaign):
+    cutoff = datetime(2026, 5, 10, 12, tzinfo=UTC)
+    first = make_signature(session, campaign, country="AT", name="On Time")
+    first.confirmed_at = cutoff - timedelta(hours=1)
+    session.commit()
+    assert record(signed_in, embassy="at-vienna", cutoff="2026-05-10 12:00:00").status_code == 303
+    # Confirmed before that cutoff, but its transaction was saved after the delivery was
+    # read: it was not handed over, so it must not be taken for delivered.
+    late = make_signature(session, campaign, country="AT", name="Saved Late")
+    late.confirmed_at = cutoff - timedelta(seconds=1)
+    left_out = make_signature(session, campaign, country="AT", exclude_from_delivery=True)
+    left_out.confirmed_at = cutoff - timedelta(seconds=1)
+    session.commit()
+
+    page = signed_in.get(DELIVERIES).get_data(as_text=True)
+    row = re.search(r'<tr id="embassy-at-vienna">(.*?)</tr>', page, re.S).group(1)
+    assert re.search(r'class="number">\s*1\s*</td>', row), row
+    text = pdf_text(make_pack(signed_in, embassy="at-vienna", new_only="y"))
+    assert "Saved Late" in text and "On Time" not in text
+    # The signer who left embassy lists was counted with the earlier window, not again.
+    assert "1 signatures in total, of which 1 are listed in this pack." in text
+    assert record(signed_in, embassy="at-vienna", new_only="y").status_code == 303
+    session.expire_all()
+    latest = session.scalar(select(Delivery).order_by(Delivery.id.desc()).limit(1))
+    assert set(
+        session.scalars(
+            select(DeliveredSignature.signature_id).where(
+                DeliveredSignature.delivery_id == latest.id
+            )
+        )
+    ) == {late.id}
 
 
 def test_delivery_to_a_named_body_keeps_embassy_opt_outs(session, signed_in, campaign):
@@ -269,7 +302,7 @@ def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campai
     page = signed_in.get(DELIVERIES).get_data(as_text=True)
     response = signed_in.post(
         f"/organisers/zhanaozen/deliveries/{delivery.id}/pack",
-        data={"csrf_token": csrf_token(page), "language": "kk"},
+        data={"csrf_token": csrf_token(page), "language": "en"},
     )
     assert response.status_code == 200
     count, digest, _cutoff = manifest_of(response.get_data())
