@@ -163,6 +163,8 @@ def record(
     session: Session, campaign: Campaign, data: DeliveryInput, organiser: Organiser | None
 ) -> Delivery:
     """Record a delivery: its rows' count and hash, the delivered signatures, the cutoff."""
+    if data.export_format not in FORMATS:
+        raise ValueError(f"unknown format {data.export_format!r}")
     cutoff = data.cutoff.astimezone(UTC).replace(microsecond=0)
     selection = selection_for(
         session, campaign.id, data.recipient, new_only=data.new_only, until=cutoff

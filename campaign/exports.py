@@ -3,7 +3,7 @@
 Every export, the PDF delivery packs included, reads its rows from ``rows()``, which
 streams them from the database (``yield_per``: a server-side cursor on PostgreSQL), so
 memory stays the same whatever the number of signatures. Spreadsheet cells pass
-through ``neutralise()`` in ``spreadsheet_rows()``, the one place that guards them.
+through ``neutralise_row()`` in ``spreadsheet_rows()``, the one place that guards them.
 
 Canonical row serialisation (the rows hash of a delivery pack)
 ---------------------------------------------------------------
