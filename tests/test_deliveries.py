@@ -14,10 +14,10 @@ from campaign import deliveries, downloads
 from campaign.models import AuditEntry, Campaign, DeliveredSignature, Delivery
 from tests.factories import csrf_token, log_in, make_organiser, make_signature, page_token
 
-DELIVERIES = "/organisers/zhanaozen/deliveries"
-RECORD = "/organisers/zhanaozen/deliveries/record"
-PACKS = "/organisers/zhanaozen/packs"
-EXPORT = "/organisers/zhanaozen/export"
+DELIVERIES = "/organisers/campaigns/zhanaozen/deliveries"
+RECORD = "/organisers/campaigns/zhanaozen/deliveries/record"
+PACKS = "/organisers/campaigns/zhanaozen/packs"
+EXPORT = "/organisers/campaigns/zhanaozen/export"
 RECEIPT = "/en/zhanaozen/receipt"
 
 
@@ -301,7 +301,7 @@ def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campai
     (delivery,) = session.scalars(select(Delivery))
     page = signed_in.get(DELIVERIES).get_data(as_text=True)
     response = signed_in.post(
-        f"/organisers/zhanaozen/deliveries/{delivery.id}/pack",
+        f"/organisers/campaigns/zhanaozen/deliveries/{delivery.id}/pack",
         data={"csrf_token": csrf_token(page), "language": "en"},
     )
     assert response.status_code == 200

@@ -22,9 +22,9 @@ from campaign import deliveries, downloads, exports
 from campaign.models import AuditEntry, Campaign, Signature, SignatureStatus
 from tests.factories import log_in, make_organiser, make_signature, page_token
 
-EXPORT = "/organisers/zhanaozen/export"
-DELIVERIES = "/organisers/zhanaozen/deliveries"
-PACKS = "/organisers/zhanaozen/packs"
+EXPORT = "/organisers/campaigns/zhanaozen/export"
+DELIVERIES = "/organisers/campaigns/zhanaozen/deliveries"
+PACKS = "/organisers/campaigns/zhanaozen/packs"
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from campaign import counting, paper
 from campaign.models import AuditEntry, Campaign, Signature, SignatureStatus
 from tests.factories import log_in, make_organiser, make_signature, page_token
 
-PAPER = "/organisers/zhanaozen/paper"
-IMPORT = "/organisers/zhanaozen/paper/import"
-EXPORT = "/organisers/zhanaozen/export"
+PAPER = "/organisers/campaigns/zhanaozen/paper"
+IMPORT = "/organisers/campaigns/zhanaozen/paper/import"
+EXPORT = "/organisers/campaigns/zhanaozen/export"
 
 SHEET = """name,email,country,city,organisation,date
 Әсел Қайратқызы,,KZ,Ақтау,Мұнайшылар кәсіподағы,2026-03-08
@@ -138,7 +138,7 @@ def test_import_confirms_counts_marks_paper_and_audits(session, signed_in, campa
     assert entry.campaign_id == campaign.id and entry.organiser_id is not None
 
     # Marked as paper in counts and in exports.
-    deliveries_page = signed_in.get("/organisers/zhanaozen/deliveries").get_data(as_text=True)
+    deliveries_page = signed_in.get("/organisers/campaigns/zhanaozen/deliveries").get_data(as_text=True)
     assert re.search(r'id="count-paper">3<', deliveries_page)
     listed = signed_in.post(
         EXPORT,

@@ -86,14 +86,14 @@ def _deliveries_page(campaign: Campaign, pack_form: PackForm, status: int = 200)
     )
 
 
-@bp.get("/<slug>/deliveries")
+@bp.get("/campaigns/<slug>/deliveries")
 def deliveries_page(slug: str):
     """Per embassy and body: what was delivered, what waits; packs to download."""
     campaign = _campaign_or_404(slug)
     return _deliveries_page(campaign, _pack_form(deliveries.embassies(db.session)))
 
 
-@bp.post("/<slug>/packs")
+@bp.post("/campaigns/<slug>/packs")
 def pack_download(slug: str):
     """A PDF pack for one embassy or body, or a zip with one pack per embassy."""
     campaign = _campaign_or_404(slug)
@@ -127,7 +127,7 @@ def _embassy(key: str | None):
     return embassy
 
 
-@bp.route("/<slug>/deliveries/record", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/deliveries/record", methods=["GET", "POST"])
 def delivery_record(slug: str):
     """Record a hand-over; the rows are read again, counted, hashed and remembered."""
     campaign = _campaign_or_404(slug)
@@ -196,7 +196,7 @@ def _record_page(campaign: Campaign, form: DeliveryForm, status: int = 200):
     )
 
 
-@bp.post("/<slug>/deliveries/<int:delivery_id>/pack")
+@bp.post("/campaigns/<slug>/deliveries/<int:delivery_id>/pack")
 def delivery_pack(slug: str, delivery_id: int):
     """The pack of a recorded delivery, made again from exactly what it held."""
     campaign = _campaign_or_404(slug)
@@ -209,7 +209,7 @@ def delivery_pack(slug: str, delivery_id: int):
     return _send(downloads.delivery_pack(db.session, campaign, delivery, language, _organiser()))
 
 
-@bp.route("/<slug>/export", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/export", methods=["GET", "POST"])
 def export_signatures(slug: str):
     """A list of signatures as CSV (streamed) or XLSX, filtered; always audited."""
     campaign = _campaign_or_404(slug)
@@ -260,7 +260,7 @@ def _allow_paper_files() -> None:
     request.max_form_memory_size = 2 * limit + 64 * 1024
 
 
-@bp.route("/<slug>/paper", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/paper", methods=["GET", "POST"])
 @csrf.exempt  # checked by the form itself, once the larger size limit is in place
 def paper_upload(slug: str):
     """Upload a CSV of paper signatures and see what an import would do."""
@@ -306,7 +306,7 @@ def _paper_page(campaign: Campaign, form: PaperUploadForm, status: int = 200, **
     )
 
 
-@bp.post("/<slug>/paper/import")
+@bp.post("/campaigns/<slug>/paper/import")
 @csrf.exempt  # checked by the form itself, once the larger size limit is in place
 def paper_import(slug: str):
     """Import the checked file: its new, valid rows become confirmed paper signatures."""

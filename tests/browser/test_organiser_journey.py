@@ -59,7 +59,7 @@ def test_enrol_moderate_and_download_a_pack(live_server, page, session):
     public.close()
 
     # Deliver: the pack for the London embassy, as a PDF download.
-    page.goto(f"{live_server}/organisers/zhanaozen/deliveries")
+    page.goto(f"{live_server}/organisers/campaigns/zhanaozen/deliveries")
     page.locator("#pack-heading ~ form select[name=embassy]").select_option("gb-london")
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download the pack").click()
@@ -100,7 +100,7 @@ def test_organiser_pages_show_payloads_as_text(live_server, page, session):
         "/organisers/campaigns/zhanaozen/signatures",
         "/organisers/campaigns/zhanaozen/comments",
         "/organisers/audit",
-        "/organisers/zhanaozen/deliveries",
+        "/organisers/campaigns/zhanaozen/deliveries",
         "/organisers/campaigns/zhanaozen/links",
     ):
         assert_inert(page, live_server + path)
