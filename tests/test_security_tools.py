@@ -180,3 +180,37 @@ def test_axe_reports_a_serious_violation_where_there_is_one(tmp_path):
         finally:
             browser.close()
     assert "image-alt" in {v["id"] for v in violations}
+
+
+# --- how the scanners' reports are judged --------------------------------------------
+
+
+def test_sqlmap_judge_fails_on_an_injection_point_and_on_untested_fields():
+    clean = (
+        "[WARNING] POST parameter 'email' does not seem to be injectable\n"
+        "[CRITICAL] all tested parameters do not appear to be injectable.\n"
+    )
+    assert scan.judge_sqlmap("resend", clean, ["csrf_token", "email"]).passed is True
+    untested = scan.judge_sqlmap("sign", clean, ["csrf_token", "email", "name"])
+    assert untested.passed is False
+    assert "not tested: name" in untested.summary
+    found = (
+        "[INFO] POST parameter 'email' is 'SQLite > 2.0 AND time-based blind' injectable\n"
+        "sqlmap identified the following injection point(s) with a total of 40 HTTP(s) requests"
+    )
+    assert scan.judge_sqlmap("resend", found, ["email"]).passed is False
+
+
+def test_wapiti_judge_fails_on_medium_level_and_above_only():
+    def report(level: int) -> dict[str, object]:
+        finding = {"level": level, "method": "GET", "path": "/en/", "info": "found"}
+        return {
+            "vulnerabilities": {"Cross Site Scripting": [finding]},
+            "anomalies": {},
+            "additionals": {},
+            "infos": {"crawled_pages_nbr": 3},
+        }
+
+    assert scan.judge_wapiti(report(1)).passed is True
+    assert scan.judge_wapiti(report(2)).passed is False
+    assert scan.judge_wapiti(report(4)).passed is False
