@@ -371,3 +371,58 @@ def test_concurrent_confirmations_on_many_threads_are_exact(app, backend):
     assert sum(results) == 60
     with app.app_context():
         assert counting.confirmed_count(db.session, 1) == 60
+
+
+def test_a_moderator_acting_on_a_stale_read_keeps_the_count_exact(app, session):
+    # The moderator's page loaded the signature while it was pending; the signer confirmed
+    # it before the moderator pressed "invalidate". The count must lose it again.
+    from campaign import moderation
+    from campaign.extensions import db
+
+    campaign = session.get(Campaign, 1)
+    signature = make_signature(session, campaign, confirmed=False)
+    session.commit()
+    with Session(db.engine) as moderator, Session(db.engine) as signer:
+        stale = moderator.get(Signature, signature.id)
+        assert stale.status == SignatureStatus.PENDING
+        assert confirming.confirm(signer, signer.get(Signature, signature.id)) is True
+        signer.commit()
+        assert moderation.invalidate(moderator, None, stale, moderation.InvalidReason.DUPLICATE)
+        moderator.commit()
+    assert counting.confirmed_count(session, campaign.id) == 0
+    session.expire_all()
+    assert session.get(Signature, signature.id).status == SignatureStatus.INVALIDATED
+
+
+def test_confirmations_and_invalidations_at_once_keep_the_count_exact(app, backend):
+    # Signers confirm while a moderator invalidates some of the same signatures; whatever
+    # order the database puts them in, the count equals the confirmed rows.
+    from campaign import moderation
+    from campaign.extensions import db
+
+    with app.app_context():
+        campaign = db.session.get(Campaign, 1)
+        ids = [make_signature(db.session, campaign, confirmed=False).id for _ in range(60)]
+        db.session.commit()
+        engine = db.engine
+
+    def confirm(signature_id: int) -> None:
+        with app.app_context(), Session(engine) as session:
+            confirming.confirm(session, session.get(Signature, signature_id))
+            session.commit()
+
+    def invalidate(signature_id: int) -> None:
+        with app.app_context(), Session(engine) as session:
+            signature = session.get(Signature, signature_id)
+            moderation.invalidate(session, None, signature, moderation.InvalidReason.DUPLICATE)
+            session.commit()
+
+    work = [(confirm, i) for i in ids] + [(invalidate, i) for i in ids[::3]]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda job: job[0](job[1]), work))
+    with app.app_context():
+        shown = counting.confirmed_count(db.session, 1)
+        rows = db.session.scalar(
+            select(func.count(Signature.id)).where(Signature.status == SignatureStatus.CONFIRMED)
+        )
+        assert shown == rows == 40
