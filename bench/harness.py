@@ -36,20 +36,88 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def ensure_wrk() -> str:
-    """The path of wrk, installing Debian's package when it is missing (as root)."""
-    found = shutil.which("wrk")
+def ensure_program(program: str, package: str) -> str:
+    """The path of ``program``, installing Debian's ``package`` when it is missing (as root)."""
+    found = shutil.which(program) or shutil.which(program, path="/usr/sbin:/usr/bin")
     if found:
         return found
     if os.geteuid() != 0:
-        sys.exit("wrk is not installed: apt-get install -y wrk")
+        sys.exit(f"{program} is not installed: apt-get install -y {package}")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "wrk"],
+        ["apt-get", "install", "-y", "-qq", package],
         check=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
-    return shutil.which("wrk") or "wrk"
+    return shutil.which(program, path="/usr/sbin:/usr/bin") or program
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installed from Debian's package when missing."""
+    return ensure_program("wrk", "wrk")
+
+
+# The caching part of README's nginx example, on plain HTTP and in a folder of its own.
+_NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    proxy_cache_path {folder}/cache keys_zone=campaign:10m max_size=100m inactive=10m;
+    upstream app {{
+        server {upstream};
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_cache campaign;
+            proxy_cache_key $scheme$host$request_uri;
+            proxy_cache_use_stale updating error timeout http_502 http_503;
+            proxy_cache_background_update on;
+            proxy_cache_lock on;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx(upstream: str) -> Iterator[str]:
+    """nginx caching in front of ``upstream`` (a base URL); its own base URL."""
+    program = ensure_program("nginx", "nginx-light")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="campaign-bench-nginx-") as folder:
+        os.chmod(folder, 0o755)  # noqa: S103 (nginx's workers may run as another user)
+        conf = Path(folder) / "nginx.conf"
+        conf.write_text(
+            _NGINX_CONF.format(folder=folder, upstream=upstream.removeprefix("http://"), port=port)
+        )
+        process = subprocess.Popen(
+            [program, "-c", str(conf), "-p", folder], stderr=subprocess.DEVNULL
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait(lambda: _answers(base), "nginx")
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _migrate_and_seed(url: str) -> None:

@@ -1,6 +1,7 @@
 -- A supporter's whole visit, over and over: the campaign page (which starts a session and
--- carries the CSRF token), the signed form, the thank-you page. One connection per thread,
--- so each thread's steps follow each other. Prints a JSON summary.
+-- carries the CSRF token, or in surge mode the shared form token), the signed form, the
+-- thank-you page. One connection per thread, so each thread's steps follow each other.
+-- Prints a JSON summary.
 local threads = {}
 
 function setup(thread)
@@ -9,7 +10,7 @@ function setup(thread)
 end
 
 local run = os.getenv("BENCH_RUN") or "run"
-local step, cookie, token = "page", nil, nil
+local step, cookie, token, surge = "page", nil, nil, nil
 local counter = 0
 -- Globals, so that done() can read them from each thread.
 flows, failures = 0, 0
@@ -24,13 +25,17 @@ function request()
   elseif step == "sign" then
     counter = counter + 1
     local email = string.format("b%s-%d-%d@example.org", run, id, counter)
-    local body = "csrf_token=" .. urlencode(token)
-      .. "&name=Bench+Signer&email=" .. urlencode(email)
+    local fields = "&name=Bench+Signer&email=" .. urlencode(email)
       .. "&country=KZ&city=Aktau&organisation=&comment=&display=initial"
-    return wrk.format("POST", "/en/zhanaozen/", {
-      ["Cookie"] = "lang=en; " .. cookie,
-      ["Content-Type"] = "application/x-www-form-urlencoded",
-    }, body)
+    local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+    if surge then
+      -- What a browser says about a form posted from a page of the same site.
+      headers["Sec-Fetch-Site"] = "same-origin"
+      headers["Cookie"] = "lang=en"
+      return wrk.format("POST", "/en/zhanaozen/", headers, "surge_token=" .. urlencode(surge) .. fields)
+    end
+    headers["Cookie"] = "lang=en; " .. cookie
+    return wrk.format("POST", "/en/zhanaozen/", headers, "csrf_token=" .. urlencode(token) .. fields)
   end
   return wrk.format("GET", "/en/zhanaozen/thanks", { ["Cookie"] = "lang=en" })
 end
@@ -38,9 +43,10 @@ end
 function response(status, headers, body)
   if step == "page" then
     token = body:match('name="csrf_token" type="hidden" value="([^"]+)"')
+    surge = body:match('name="surge_token" value="([^"]+)"')
     local set = headers["Set-Cookie"]
     cookie = set and set:match("^([^;]+)")
-    if status == 200 and token and cookie then
+    if status == 200 and (surge or (token and cookie)) then
       step = "sign"
     else
       failures = failures + 1
