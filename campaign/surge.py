@@ -52,7 +52,8 @@ def form_token() -> str:
 
 def token_valid(token: str) -> bool:
     """True for the token of the current or the previous window."""
-    return any(hmac.compare_digest(token, _token_for(_window(age))) for age in (0, 1))
+    given = token.encode()
+    return any(hmac.compare_digest(given, _token_for(_window(age)).encode()) for age in (0, 1))
 
 
 def _origin(url: str) -> str:
@@ -92,7 +93,9 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def no_cookies_on_cacheable(response: Response) -> Response:
-        # Registered first, so it runs after every other after_request function.
+        # Registered before the blueprints and the other hooks, so it runs after them
+        # (Flask runs these hooks in reverse). The session cookie is set later still: a
+        # cacheable view must never touch the session, and the surge tests check it.
         if g.get("cacheable"):
             response.headers.remove("Set-Cookie")
         return response

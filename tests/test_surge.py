@@ -123,7 +123,7 @@ def test_token_of_an_old_window_or_forged_is_refused(app, client):
     with app.test_request_context():
         old = surge._token_for(surge._window(2))
         window = surge._window()
-    for token in (old, f"{window}.{'0' * 32}", "", "nonsense"):
+    for token in (old, f"{window}.{'0' * 32}", "", "nonsense", "жанаөзен"):
         response = client.post(CAMPAIGN, data=sign_form(surge_token=token), headers=SAME_ORIGIN)
         assert response.status_code == 400, token
     assert stored(app) == []
