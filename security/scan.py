@@ -509,7 +509,7 @@ def organiser_tour(walker: Walker, url: str, password: str, limit: int = 40) -> 
     queue = [f"{base}/"]
     # Pages that no other page links to (yet) are opened too, where they exist.
     for extra in ("deliveries", "deliveries/record", "export", "paper"):
-        candidate = f"{base}/{SLUG}/{extra}"
+        candidate = f"{base}/campaigns/{SLUG}/{extra}"
         if page.request.get(candidate, max_redirects=0).status == 200:
             queue.append(candidate)
     while queue and len(seen) < limit:
