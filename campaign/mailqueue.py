@@ -82,9 +82,19 @@ def work(queue_url: str, *, burst: bool = False) -> bool:
 
 
 def state(queue_url: str) -> str:
-    """ "ok" or "unreachable": how the mail queue stands, for the health check."""
+    """How the mail queue stands, for the health check.
+
+    "ok"; "unreachable"; or "not durable" when Redis keeps no append-only file, so a
+    restart would lose the emails waiting in the queue.
+    """
+    client = connection(queue_url)
     try:
-        connection(queue_url).ping()
+        client.ping()
     except redis.RedisError:
         return "unreachable"
-    return "ok"
+    try:
+        durable = client.config_get("appendonly").get("appendonly") == "yes"
+    except redis.RedisError:
+        # Hosted Redis often refuses CONFIG; it is then the host's word on persistence.
+        return "ok"
+    return "ok" if durable else "not durable"

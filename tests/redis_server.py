@@ -24,8 +24,10 @@ def require_redis_server() -> None:
 class PrivateRedis:
     """A redis-server of this module alone, on its own port, that a test may stop."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, durable: bool = False) -> None:
         self.folder = folder
+        # Durable: every write is in the append-only file before Redis answers it.
+        self.durable = durable
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +44,9 @@ class PrivateRedis:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.durable else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 str(self.folder),
             ],
@@ -56,6 +60,14 @@ class PrivateRedis:
         if self.process is None:
             return
         self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def crash(self) -> None:
+        """Kill the server without letting it save anything, as a power cut would."""
+        if self.process is None:
+            return
+        self.process.kill()
         self.process.wait(timeout=10)
         self.process = None
 

@@ -24,9 +24,9 @@ CAMPAIGN = "/en/zhanaozen/"
 
 @pytest.fixture(scope="module")
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
-    """A redis-server for this module alone."""
+    """A redis-server for this module alone, durable as the README asks of the queue's."""
     require_redis_server()
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"), durable=True)
     server.start()
     yield server
     server.stop()
@@ -181,3 +181,27 @@ def test_mail_worker_command_needs_a_queue(app, runner):
     result = runner.invoke(args=["mail-worker", "--burst"])
     assert result.exit_code != 0
     assert "MAIL_QUEUE_URL" in result.output
+
+
+def test_queued_email_survives_a_redis_crash_and_restart(
+    app, client, smtp, private_redis, queue_url
+):
+    assert sign(client, email="survivor@example.org") == 303
+    assert smtp.messages == []
+    private_redis.crash()
+    private_redis.start()
+    run_worker(app, queue_url)
+    assert [m["To"] for m in smtp.messages] == ["survivor@example.org"]
+    assert re.search(r"/confirm\?token=", smtp.messages[0].get_content())
+
+
+def test_health_check_warns_when_the_queue_would_forget(app, client, tmp_path):
+    volatile = PrivateRedis(tmp_path, durable=False)
+    volatile.start()
+    try:
+        app.config["MAIL_QUEUE_URL"] = volatile.url
+        report = client.get("/healthz")
+        assert report.status_code == 200
+        assert report.json["mail_queue"] == "not durable"
+    finally:
+        volatile.stop()
