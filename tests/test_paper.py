@@ -138,7 +138,9 @@ def test_import_confirms_counts_marks_paper_and_audits(session, signed_in, campa
     assert entry.campaign_id == campaign.id and entry.organiser_id is not None
 
     # Marked as paper in counts and in exports.
-    deliveries_page = signed_in.get("/organisers/campaigns/zhanaozen/deliveries").get_data(as_text=True)
+    deliveries_page = signed_in.get("/organisers/campaigns/zhanaozen/deliveries").get_data(
+        as_text=True
+    )
     assert re.search(r'id="count-paper">3<', deliveries_page)
     listed = signed_in.post(
         EXPORT,
