@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import abort, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,14 @@ from campaign.models import (
 def by_slug(session: Session, slug: str) -> Campaign | None:
     """The campaign at ``slug``."""
     return session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def by_slug_or_404(session: Session, slug: str) -> Campaign:
+    """The campaign at ``slug``; a 404 for the request when there is none."""
+    campaign = by_slug(session, slug)
+    if campaign is None:
+        abort(404)
+    return campaign
 
 
 def default(session: Session) -> Campaign | None:

@@ -35,6 +35,14 @@ def current_organiser() -> Organiser | None:
     return g.get("organiser")
 
 
+def require_organiser() -> Organiser:
+    """The signed-in organiser; a 403 when there is none (the guard lets no one through)."""
+    organiser = current_organiser()
+    if organiser is None:
+        abort(403)
+    return organiser
+
+
 def _now() -> int:
     return int(time.time())
 

@@ -21,9 +21,9 @@ from werkzeug.wrappers import Response
 from campaign import campaigns, deliveries, downloads, languages, paper
 from campaign.deliveries import CUTOFF_FORMAT, parse_cutoff
 from campaign.extensions import csrf, db
-from campaign.models import Campaign, Delivery, Organiser
+from campaign.models import Campaign, Delivery
 from campaign.organisers import bp
-from campaign.organisers.access import current_organiser
+from campaign.organisers.access import require_organiser
 from campaign.organisers.delivery_forms import (
     EVERY_EMBASSY,
     DeliveryForm,
@@ -32,20 +32,6 @@ from campaign.organisers.delivery_forms import (
     PaperImportForm,
     PaperUploadForm,
 )
-
-
-def _organiser() -> Organiser:
-    organiser = current_organiser()
-    if organiser is None:  # the guard lets no one through without one
-        abort(403)
-    return organiser
-
-
-def _campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def _send(download: downloads.Download) -> Response:
@@ -89,14 +75,14 @@ def _deliveries_page(campaign: Campaign, pack_form: PackForm, status: int = 200)
 @bp.get("/campaigns/<slug>/deliveries")
 def deliveries_page(slug: str):
     """Per embassy and body: what was delivered, what waits; packs to download."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     return _deliveries_page(campaign, _pack_form(deliveries.embassies(db.session)))
 
 
 @bp.post("/campaigns/<slug>/packs")
 def pack_download(slug: str):
     """A PDF pack for one embassy or body, or a zip with one pack per embassy."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     embassies = deliveries.embassies(db.session)
     form = _pack_form(embassies)
     if not form.validate():
@@ -113,7 +99,7 @@ def pack_download(slug: str):
             new_only=form.new_only.data,
             cutoff=parse_cutoff(form.cutoff.data),
         ),
-        _organiser(),
+        require_organiser(),
     )
     return _send(download)
 
@@ -130,7 +116,7 @@ def _embassy(key: str | None):
 @bp.route("/campaigns/<slug>/deliveries/record", methods=["GET", "POST"])
 def delivery_record(slug: str):
     """Record a hand-over; the rows are read again, counted, hashed and remembered."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     form = DeliveryForm()
     form.set_embassies(deliveries.embassies(db.session))
     if request.method == "GET":
@@ -161,7 +147,7 @@ def delivery_record(slug: str):
                 notes=form.notes.data or "",
                 expected_hash=form.rows_hash.data or "",
             ),
-            _organiser(),
+            require_organiser(),
         )
     except deliveries.HashMismatch as mismatch:
         form.rows_hash.errors.append(
@@ -199,20 +185,22 @@ def _record_page(campaign: Campaign, form: DeliveryForm, status: int = 200):
 @bp.post("/campaigns/<slug>/deliveries/<int:delivery_id>/pack")
 def delivery_pack(slug: str, delivery_id: int):
     """The pack of a recorded delivery, made again from exactly what it held."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.campaign_id != campaign.id:
         abort(404)
     language = request.form.get("language", "")
     if language not in current_app.config["LANGUAGES"]:
         language = languages.current()
-    return _send(downloads.delivery_pack(db.session, campaign, delivery, language, _organiser()))
+    return _send(
+        downloads.delivery_pack(db.session, campaign, delivery, language, require_organiser())
+    )
 
 
 @bp.route("/campaigns/<slug>/export", methods=["GET", "POST"])
 def export_signatures(slug: str):
     """A list of signatures as CSV (streamed) or XLSX, filtered; always audited."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     form = ExportForm()
     form.set_embassies(deliveries.embassies(db.session))
     form.set_countries(languages.current())
@@ -235,7 +223,7 @@ def export_signatures(slug: str):
             with_emails=form.with_emails.data,
             excel=form.excel.data,
         ),
-        _organiser(),
+        require_organiser(),
     )
     return _send(download)
 
@@ -264,8 +252,8 @@ def _allow_paper_files() -> None:
 @csrf.exempt  # checked by the form itself, once the larger size limit is in place
 def paper_upload(slug: str):
     """Upload a CSV of paper signatures and see what an import would do."""
-    campaign = _campaign_or_404(slug)
-    organiser = _organiser()
+    campaign = campaigns.by_slug_or_404(db.session, slug)
+    organiser = require_organiser()
     if request.method == "POST":
         _allow_paper_files()
     form = PaperUploadForm()
@@ -310,8 +298,8 @@ def _paper_page(campaign: Campaign, form: PaperUploadForm, status: int = 200, **
 @csrf.exempt  # checked by the form itself, once the larger size limit is in place
 def paper_import(slug: str):
     """Import the checked file: its new, valid rows become confirmed paper signatures."""
-    campaign = _campaign_or_404(slug)
-    organiser = _organiser()
+    campaign = campaigns.by_slug_or_404(db.session, slug)
+    organiser = require_organiser()
     _allow_paper_files()
     form = PaperImportForm()
     text = None

@@ -31,7 +31,7 @@ from campaign import (
 from campaign.extensions import db
 from campaign.models import Campaign, Signature, SignatureStatus, utcnow
 from campaign.organisers import bp
-from campaign.organisers.access import current_organiser
+from campaign.organisers.access import require_organiser
 from campaign.organisers.forms import (
     ActionForm,
     AuditFilterForm,
@@ -39,20 +39,6 @@ from campaign.organisers.forms import (
     RestoreForm,
     SignatureFilterForm,
 )
-
-
-def _organiser():
-    organiser = current_organiser()
-    if organiser is None:  # the guard lets no one through without one
-        abort(403)
-    return organiser
-
-
-def _campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        abort(404)
-    return campaign
 
 
 def _all_campaigns() -> list[Campaign]:
@@ -64,7 +50,9 @@ def index() -> Response | str:
     """Every campaign with its count and the languages its text lacks; picks one."""
     chosen = request.args.get("campaign", "")
     if chosen:
-        return redirect(url_for(".campaign_dashboard", slug=_campaign_or_404(chosen).slug))
+        return redirect(
+            url_for(".campaign_dashboard", slug=campaigns.by_slug_or_404(db.session, chosen).slug)
+        )
     rows = [
         (campaign, dashboard.status_counts(db.session, campaign.id), _missing(campaign))
         for campaign in _all_campaigns()
@@ -79,7 +67,7 @@ def _missing(campaign: Campaign) -> list[str]:
 @bp.get("/campaigns/<slug>/")
 def campaign_dashboard(slug: str) -> str:
     """A campaign at a glance: counts, signatures per day, countries, links, surges."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     config = current_app.config
     now = utcnow()
     surge_hours = int(config["DASHBOARD_SURGE_HOURS"])
@@ -171,7 +159,7 @@ def _signatures_page(
 @bp.get("/campaigns/<slug>/signatures")
 def signatures(slug: str) -> tuple[str, int]:
     """Find signatures by address domain, address hash, time or text; act on them."""
-    return _signatures_page(_campaign_or_404(slug))
+    return _signatures_page(campaigns.by_slug_or_404(db.session, slug))
 
 
 def _back(slug: str) -> Response:
@@ -188,13 +176,13 @@ def _signature_of(campaign: Campaign, signature_id: int) -> Signature:
 @bp.post("/campaigns/<slug>/signatures/<int:signature_id>/invalidate")
 def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
     """Take one signature out of the count, with a reason."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     signature = _signature_of(campaign, signature_id)
     form = InvalidateForm()
     if not form.validate():
         return _signatures_page(campaign, invalidate_form=form, failed=signature.id, status=400)
     if moderation.invalidate(
-        db.session, _organiser(), signature, moderation.InvalidReason(form.reason.data)
+        db.session, require_organiser(), signature, moderation.InvalidReason(form.reason.data)
     ):
         flash(_("The signature was invalidated."))
     return _back(slug)
@@ -203,13 +191,13 @@ def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, 
 @bp.post("/campaigns/<slug>/signatures/<int:signature_id>/restore")
 def restore_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
     """Put one invalidated signature back, with a reason."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     signature = _signature_of(campaign, signature_id)
     form = RestoreForm()
     if not form.validate():
         return _signatures_page(campaign, restore_form=form, failed=signature.id, status=400)
     if moderation.restore(
-        db.session, _organiser(), signature, moderation.RestoreReason(form.reason.data)
+        db.session, require_organiser(), signature, moderation.RestoreReason(form.reason.data)
     ):
         flash(_("The signature was restored."))
     return _back(slug)
@@ -218,7 +206,7 @@ def restore_signature(slug: str, signature_id: int) -> Response | tuple[str, int
 @bp.post("/campaigns/<slug>/signatures/invalidate")
 def invalidate_matching(slug: str) -> Response | tuple[str, int]:
     """Invalidate every signature the listing's filter matches; refused without a condition."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     filters, selection = _filters()
     form = InvalidateForm()
     if filters.errors or not selection.has_condition():
@@ -227,7 +215,7 @@ def invalidate_matching(slug: str) -> Response | tuple[str, int]:
         return _signatures_page(campaign, invalidate_form=form, failed="bulk", status=400)
     changed = moderation.invalidate_matching(
         db.session,
-        _organiser(),
+        require_organiser(),
         campaign.id,
         selection,
         moderation.InvalidReason(form.reason.data),
@@ -243,7 +231,7 @@ def invalidate_matching(slug: str) -> Response | tuple[str, int]:
 @bp.post("/campaigns/<slug>/signatures/restore")
 def restore_matching(slug: str) -> Response | tuple[str, int]:
     """Restore every invalidated signature the listing's filter matches."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     filters, selection = _filters()
     form = RestoreForm()
     if filters.errors or not selection.has_condition():
@@ -252,7 +240,7 @@ def restore_matching(slug: str) -> Response | tuple[str, int]:
         return _signatures_page(campaign, restore_form=form, failed="bulk", status=400)
     changed = moderation.restore_matching(
         db.session,
-        _organiser(),
+        require_organiser(),
         campaign.id,
         selection,
         moderation.RestoreReason(form.reason.data),
@@ -264,7 +252,7 @@ def restore_matching(slug: str) -> Response | tuple[str, int]:
 @bp.get("/campaigns/<slug>/comments")
 def comments(slug: str) -> str:
     """Comments waiting for a decision."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     return render_template(
         "organisers/comments.html",
         campaign=campaign,
@@ -277,12 +265,12 @@ def comments(slug: str) -> str:
 @bp.post("/campaigns/<slug>/comments/<int:signature_id>/<any(approve, reject):decision>")
 def decide_comment(slug: str, signature_id: int, decision: str) -> Response:
     """Approve a comment for the campaign page, or reject it."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     signature = _signature_of(campaign, signature_id)
     if not ActionForm().validate():
         abort(400)
     approve = decision == "approve"
-    if moderation.decide_comment(db.session, _organiser(), signature, approve):
+    if moderation.decide_comment(db.session, require_organiser(), signature, approve):
         flash(_("The comment was approved.") if approve else _("The comment was rejected."))
     return redirect(url_for(".comments", slug=slug), code=303)
 

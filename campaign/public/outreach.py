@@ -28,13 +28,6 @@ from campaign.public.views import bp
 _QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
-def _campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 def _link_or_404(code: str) -> ShareLink:
     link = sharing.by_code(db.session, code)
     if link is None:
@@ -74,7 +67,7 @@ def short_link(code: str) -> Response:
 @limiter.limit(lambda: current_app.config["RATELIMIT_LINKS"], methods=["POST"], scope="links")
 def new_link(slug: str) -> Response | tuple[str, int] | str:
     """A public form that makes a named share link for a group or union branch."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     text = campaigns.text_for(campaign, g.lang)
     form = LinkForm()
     if request.method == "POST":
@@ -113,7 +106,7 @@ def link_stats() -> Response:
 @bp.get("/<lang:lang>/<slug>/preview.png")
 def preview(slug: str) -> Response:
     """The campaign's link-preview image: title, count and progress, in the page's language."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     max_age = int(current_app.config["PREVIEW_REFRESH"])
 
     def words() -> previews.PreviewText:
@@ -150,7 +143,7 @@ def _qr_response(url: str, kind: str, name: str) -> Response:
 @bp.get("/<lang:lang>/<slug>/qr.<kind>")
 def campaign_qr(slug: str, kind: str) -> Response:
     """The QR code of the campaign's address in the page's language (SVG or PNG)."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     return _qr_response(campaign_url(campaign), kind, f"{campaign.slug}-{g.lang}")
 
 
@@ -186,7 +179,7 @@ def _flyer_response(campaign: Campaign, url: str, name: str) -> Response:
 @bp.get("/<lang:lang>/<slug>/flyer.pdf")
 def flyer(slug: str) -> Response:
     """A printable A4 flyer of the campaign in the page's language."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     response = _flyer_response(campaign, campaign_url(campaign), f"{campaign.slug}-{g.lang}")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -211,7 +204,7 @@ def _embed_src(campaign: Campaign, code: str | None = None) -> str:
 @bp.get("/<lang:lang>/<slug>/embed")
 def embed_code(slug: str) -> str:
     """The iframe snippet an allied site copies to show the petition."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     ancestors = current_app.config["EMBED_FRAME_ANCESTORS"].split()
     return render_template(
         "public/embed_code.html",

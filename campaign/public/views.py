@@ -73,13 +73,6 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
-def _campaign_or_404(slug: str) -> Campaign:
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
 @bp.get("/")
 def root() -> Response:
     """Send visitors to the default campaign in their language."""
@@ -105,7 +98,7 @@ def home() -> Response:
 @_limit("SIGN")
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     # In surge mode the page is shared through caches, so its form holds no session-bound
     # token; a POST is trusted on the shared form token and on the browser's word that it
     # comes from this site, else it falls back to the session token (see surge.py).
@@ -169,7 +162,7 @@ def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Res
 @bp.get("/<lang:lang>/<slug>/thanks")
 def thanks(slug: str) -> Response:
     """After signing: check your inbox, and share."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     response = make_response(
         render_template(
             "public/thanks.html",
@@ -187,7 +180,7 @@ def thanks(slug: str) -> Response:
 @_limit("RESEND")
 def resend(slug: str):
     """Ask for the confirmation email again; the answer never says whether one was sent."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     form = ResendForm()
     text = campaigns.text_for(campaign, g.lang)
     if request.method == "POST":
@@ -207,7 +200,7 @@ def resend(slug: str):
 @_limit("RECEIPT")
 def receipt(slug: str):
     """Look up a receipt code: only whether, to whom and when it was in a delivered pack."""
-    campaign = _campaign_or_404(slug)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     form = ReceiptForm()
     text = campaigns.text_for(campaign, g.lang)
     context = {"campaign": campaign, "text": text, "form": form}
