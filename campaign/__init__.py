@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import format_decimal, format_percent
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from sqlalchemy.exc import DataError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -64,6 +64,7 @@ def create_app(
 
     cli.init_app(app)
     headers.init_app(app)
+    _refuse_nul_bytes(app)
     _commit_at_the_edge(app, db)
     _error_pages(app)
     _template_helpers(app)
@@ -77,6 +78,17 @@ def _organisers_blueprint() -> Any:
     from campaign.organisers import access, bp, deliveries, share_links, signin, views  # noqa: F401
 
     return bp
+
+
+def _refuse_nul_bytes(app: Flask) -> None:
+    """Refuse text with NUL characters: no form needs them and PostgreSQL cannot store them."""
+
+    @app.before_request
+    def refuse() -> None:
+        for fields in (request.args, request.form):
+            for key, values in fields.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    abort(400)
 
 
 def _commit_at_the_edge(app: Flask, db: Any) -> None:
@@ -139,6 +151,14 @@ def _error_pages(app: Flask) -> None:
         db.session.rollback()
         page = render_template("errors/error.html", error=ServiceUnavailable(), retry_after=30)
         return page, 503, {"Retry-After": "30"}
+
+    @app.errorhandler(DataError)
+    def unstorable(error: DataError) -> tuple[str, int]:
+        # A value the database refuses (too long, malformed) is the request's fault.
+        from campaign.extensions import db
+
+        db.session.rollback()
+        return render_template("errors/error.html", error=BadRequest(), retry_after=None), 400
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:

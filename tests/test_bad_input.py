@@ -105,3 +105,23 @@ def test_oversized_request_gets_a_clear_413(client):
     response = client.post("/en/zhanaozen/", data={"comment": "x" * 100_000})
     assert response.status_code == 413
     assert "Too much data" in response.get_data(as_text=True)
+
+
+def test_nul_characters_are_refused_cleanly(client):
+    token = csrf_token(client.get("/en/zhanaozen/").get_data(as_text=True))
+    data = sign_form(csrf_token=token, via="abc\x00")
+    assert client.post("/en/zhanaozen/", data=data).status_code == 400
+    assert client.get("/en/zhanaozen/", query_string={"via": "\x00"}).status_code == 400
+    assert client.get("/en/zhanaozen/").status_code == 200
+
+
+def test_a_value_the_database_refuses_is_a_400(app):
+    from sqlalchemy.exc import DataError
+
+    def refuse():
+        raise DataError("INSERT ...", {}, ValueError("value too long"))
+
+    app.add_url_rule("/refused-by-the-database", view_func=refuse)
+    response = app.test_client().get("/refused-by-the-database")
+    assert response.status_code == 400
+    assert "Something in the request was wrong" in response.get_data(as_text=True)
