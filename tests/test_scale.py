@@ -79,7 +79,8 @@ class Server:
 def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
     """A redis-server for this module's gunicorn: rate limits and the mail queue."""
     require_redis_server()
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+    # Durable, as README asks of the mail queue's Redis (rate limits share it here).
+    server = PrivateRedis(tmp_path_factory.mktemp("redis"), durable=True)
     server.start()
     yield server
     server.stop()

@@ -23,9 +23,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium, headless, launched by path (never a downloaded browser)."""
+    """Debian's chromium, headless, launched by path (never a downloaded browser).
+
+    One per module: Playwright's sync API allows one running instance per thread, and other
+    modules (the security tools' checks) start their own.
+    """
     path = services.require_chromium()
     from playwright.sync_api import sync_playwright
 
