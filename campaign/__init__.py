@@ -203,6 +203,8 @@ class _RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if message.startswith(" * "):
+            return True  # the development server's own banner ("Running on ..."), no visitor
         for pattern, replacement in self._PATTERNS:
             message = pattern.sub(replacement, message)
         record.msg, record.args = message, ()
