@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from campaign import create_app
@@ -123,6 +124,21 @@ def config_overrides() -> dict[str, object]:
     return {}
 
 
+class ClosingClient(FlaskClient):
+    """A test client that finishes each response as a server does once it has sent it.
+
+    A server closes the response after the last byte, which runs the work deferred to
+    then (campaign/afterwards.py). Downloads stay open, so a test can read them as a stream.
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if "Content-Disposition" not in response.headers:
+            response.get_data()
+            response.close()
+        return response
+
+
 @pytest.fixture
 def app(backend: str, database_url: str, config_overrides: dict[str, object]):
     """The app under test, on the backend of this parametrization."""
@@ -137,6 +153,7 @@ def app(backend: str, database_url: str, config_overrides: dict[str, object]):
     # its own, so counters in the shared Redis never carry over from one test to the next.
     limiter._key_prefix = ""
     application = create_app(base_config(database_url, **extra, **config_overrides))
+    application.test_client_class = ClosingClient
     yield application
     application.extensions["database"].dispose()
 

@@ -325,3 +325,22 @@ def test_concurrent_duplicates_end_in_one_signature(app, session, monkeypatch):
     assert outcome.signature.id == winner_id
     session.commit()
     assert session.scalar(select(func.count(Signature.id))) == 1
+
+
+def test_resend_answers_before_it_looks_the_address_up(app, client, smtp):
+    # The look-up, the write and the email happen once the answer has gone out, so the
+    # answer's timing cannot tell a signed address from any other.
+    from flask.testing import FlaskClient
+
+    sign(client)
+    raw = FlaskClient(app, app.response_class, use_cookies=True)
+    token = csrf_token(raw.get("/en/zhanaozen/resend").get_data(as_text=True))
+    response = raw.post(
+        "/en/zhanaozen/resend", data={"email": "aigerim@example.org", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert len(smtp.messages) == 1
+    assert [s.emails_sent for s in signatures(app)] == [1]
+    response.close()
+    assert len(smtp.messages) == 2
+    assert [s.emails_sent for s in signatures(app)] == [2]

@@ -16,6 +16,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from campaign import (
+    afterwards,
     campaigns,
     confirming,
     counting,
@@ -188,10 +189,18 @@ def resend(slug: str):
             return render_template(
                 "public/resend.html", campaign=campaign, text=text, form=form
             ), 400
-        signature = signing.find_by_email(db.session, campaign.id, form.email.data)
-        if signature is not None:
-            confirming.notify(signature, repeated=True)
-        return render_template("public/resend.html", campaign=campaign, text=text, sent=True)
+        address, campaign_id = form.email.data, campaign.id
+
+        def resend_if_signed() -> None:
+            signature = signing.find_by_email(db.session, campaign_id, address)
+            if signature is not None:
+                confirming.notify(signature, repeated=True)
+
+        # Answered before the look-up: the same page, in the same time, either way.
+        page = make_response(
+            render_template("public/resend.html", campaign=campaign, text=text, sent=True)
+        )
+        return afterwards.run_after(page, resend_if_signed)
     return render_template("public/resend.html", campaign=campaign, text=text, form=form)
 
 

@@ -1,0 +1,35 @@
+"""Work that runs once the response has gone out, so its cost never shows in the answer.
+
+The re-send page uses it: whether the address has signed decides whether a database write
+and an email follow, and doing them before answering would let the answer's timing tell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import copy_current_request_context
+from werkzeug.wrappers import Response
+
+from campaign import mail
+from campaign.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def run_after(response: Response, task: Callable[[], None]) -> Response:
+    """Run ``task`` after ``response`` is sent, with this request's context; commit, mail."""
+
+    @copy_current_request_context
+    def in_context() -> None:
+        try:
+            task()
+            db.session.commit()
+            mail.deliver_queued()
+        except Exception as error:  # nobody is waiting for an answer any more
+            db.session.rollback()
+            log.warning("deferred work failed: %s", type(error).__name__)
+
+    response.call_on_close(in_context)
+    return response
