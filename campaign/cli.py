@@ -65,16 +65,19 @@ def erase_command(address: str) -> None:
 
 @privacy_group.command("purge-pending")
 def purge_pending_command() -> None:
-    """Delete signatures left unconfirmed longer than PENDING_MAX_AGE_DAYS (for cron)."""
+    """Delete unconfirmed signatures and forget old address hashes (daily, from cron)."""
     from datetime import timedelta
 
     from campaign import erasure
 
     days = int(current_app.config["PENDING_MAX_AGE_DAYS"])
     count = erasure.purge_pending(db.session, timedelta(days=days))
+    hash_days = int(current_app.config["CLIENT_KEY_MAX_AGE_DAYS"])
+    forgotten = erasure.forget_client_keys(db.session, timedelta(days=hash_days))
     db.session.commit()
     erasure.checkpoint(db.engine)
     click.echo(f"Purged {count} unconfirmed signature(s) older than {days} days.")
+    click.echo(f"Forgot the address hash of {forgotten} signature(s) older than {hash_days} days.")
 
 
 @privacy_group.command("anonymise")

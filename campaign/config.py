@@ -87,6 +87,8 @@ class Defaults:
 
     # Unconfirmed signatures are deleted after this many days (flask privacy purge-pending).
     PENDING_MAX_AGE_DAYS = 14
+    # Address hashes (kept to spot surges) are dropped after this many days.
+    CLIENT_KEY_MAX_AGE_DAYS = 2
     # Delivered signatures lose their personal data this many days after the campaign's
     # delivery (flask privacy anonymise).
     RETENTION_DAYS = 90

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, String, cast, delete, literal, select, update
 from sqlalchemy.orm import Session
 
 from campaign import counting
 from campaign.models import (
     CommentStatus,
+    DeliveredSignature,
     Delivery,
     Display,
     ShareLink,
@@ -67,51 +67,57 @@ def erase_by_email(session: Session, address: str) -> int:
 
 
 def purge_pending(session: Session, older_than: timedelta) -> int:
-    """Delete signatures never confirmed within ``older_than``; returns how many."""
+    """Delete signatures never confirmed within ``older_than``, whatever became of them."""
     cutoff = utcnow() - older_than
     result = session.execute(
-        delete(Signature).where(
-            Signature.status == SignatureStatus.PENDING, Signature.created_at < cutoff
-        )
+        delete(Signature).where(Signature.confirmed_at.is_(None), Signature.created_at < cutoff)
+    )
+    return result.rowcount or 0
+
+
+def forget_client_keys(session: Session, older_than: timedelta) -> int:
+    """Drop the address hash of signatures older than ``older_than``.
+
+    It serves only to spot surges as they happen; kept longer, it would let whoever holds
+    both the database and the secret key try every address until one matches.
+    """
+    result = session.execute(
+        update(Signature)
+        .where(Signature.client_key.is_not(None), Signature.created_at < utcnow() - older_than)
+        .values(client_key=None)
     )
     return result.rowcount or 0
 
 
 def anonymise_delivered(session: Session, after: timedelta) -> int:
-    """Strip personal data from signatures delivered more than ``after`` ago.
+    """Strip personal data from signatures that were in a delivery made ``after`` ago.
 
     The signature stays (the total and the country remain true), the person does not.
+    Signatures not yet delivered to anyone keep their data until they are.
     """
-    last_delivery = (
-        select(Delivery.campaign_id, func.max(Delivery.cutoff).label("cutoff"))
+    delivered = (
+        select(DeliveredSignature.signature_id)
+        .join(Delivery, Delivery.id == DeliveredSignature.delivery_id)
         .where(Delivery.delivered_on < utcnow() - after)
-        .group_by(Delivery.campaign_id)
-        .subquery()
     )
-    rows = session.execute(
-        select(Signature.id)
-        .join(last_delivery, last_delivery.c.campaign_id == Signature.campaign_id)
-        .where(Signature.confirmed_at <= last_delivery.c.cutoff, Signature.email != "")
-    ).scalars()
-    count = 0
-    for signature_id in rows.all():
-        session.execute(
-            update(Signature)
-            .where(Signature.id == signature_id)
-            .values(
-                email="",
-                email_key=f"anonymised:{secrets.token_hex(16)}",
-                name="",
-                city="",
-                organisation="",
-                comment="",
-                comment_status=CommentStatus.NONE,
-                display=Display.HIDDEN,
-                client_key=None,
-            )
+    result = session.execute(
+        update(Signature)
+        .where(Signature.id.in_(delivered), Signature.email != "")
+        .values(
+            email="",
+            # Unique per campaign, and no longer anyone's address.
+            email_key=literal("anonymised:") + cast(Signature.id, String),
+            name="",
+            city="",
+            organisation="",
+            comment="",
+            comment_status=CommentStatus.NONE,
+            display=Display.HIDDEN,
+            client_key=None,
         )
-        count += 1
-    return count
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def checkpoint(engine: Engine) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from campaign import counting
-from campaign.models import Campaign, Delivery, Signature, utcnow
+from campaign.models import Campaign, DeliveredSignature, Delivery, Signature, utcnow
 from tests.factories import csrf_token, make_signature, sign_form
 
 ADDRESS = "erase.me.please@example.org"
@@ -112,37 +112,67 @@ def test_unconfirmed_signatures_are_purged_after_the_configured_time(app, runner
     campaign = session.get(Campaign, 1)
     old = make_signature(session, campaign, confirmed=False)
     old.created_at = utcnow() - timedelta(days=15)
+    # Invalidated before it was ever confirmed: still never confirmed, still purged.
+    stopped = make_signature(session, campaign, confirmed=False)
+    stopped.created_at = utcnow() - timedelta(days=15)
+    stopped.status = "invalidated"
     make_signature(session, campaign, confirmed=False)
     make_signature(session, campaign, confirmed=True).created_at = utcnow() - timedelta(days=30)
     session.commit()
     result = runner.invoke(args=["privacy", "purge-pending"])
-    assert "Purged 1 " in result.output
+    assert "Purged 2 " in result.output
     session.expire_all()
     assert session.scalar(select(func.count(Signature.id))) == 2
 
 
-def test_delivered_signatures_are_anonymised_after_the_retention_period(app, runner, session):
+def test_address_hashes_are_forgotten_after_two_days(app, runner, session):
+    campaign = session.get(Campaign, 1)
+    old = make_signature(session, campaign, client_key="a" * 32)
+    old.created_at = utcnow() - timedelta(days=3)
+    recent = make_signature(session, campaign, client_key="b" * 32)
+    session.commit()
+    result = runner.invoke(args=["privacy", "purge-pending"])
+    assert "Forgot the address hash of 1 " in result.output
+    session.expire_all()
+    assert session.get(Signature, old.id).client_key is None
+    assert session.get(Signature, recent.id).client_key == "b" * 32
+
+
+def test_only_delivered_signatures_are_anonymised_after_the_retention_period(app, runner, session):
     campaign = session.get(Campaign, 1)
     delivered = make_signature(session, campaign, email="old@example.org", name="Old Signer")
     delivered.confirmed_at = utcnow() - timedelta(days=200)
-    recent = make_signature(session, campaign, email="new@example.org")
-    session.add(
-        Delivery(
-            campaign_id=campaign.id,
-            recipient="Embassy",
-            delivered_on=utcnow() - timedelta(days=100),
-            cutoff=utcnow() - timedelta(days=100),
-        )
+    # Confirmed as long ago, but its embassy's pack has not gone yet: it keeps its data.
+    waiting = make_signature(session, campaign, email="waiting@example.org", country="FR")
+    waiting.confirmed_at = utcnow() - timedelta(days=200)
+    recent_delivery = make_signature(session, campaign, email="new@example.org")
+    old = Delivery(
+        campaign_id=campaign.id,
+        recipient="Embassy in London",
+        delivered_on=utcnow() - timedelta(days=100),
+        cutoff=utcnow() - timedelta(days=100),
+    )
+    new = Delivery(campaign_id=campaign.id, recipient="ITUC", delivered_on=utcnow())
+    session.add_all([old, new])
+    session.flush()
+    session.add_all(
+        [
+            DeliveredSignature(delivery_id=old.id, signature_id=delivered.id),
+            DeliveredSignature(delivery_id=new.id, signature_id=recent_delivery.id),
+        ]
     )
     session.commit()
     result = runner.invoke(args=["privacy", "anonymise"])
-    assert "Anonymised 1 " in result.output
+    assert "Anonymised 1 " in result.output, result.output
     session.expire_all()
-    old = session.get(Signature, delivered.id)
-    assert (old.email, old.name, old.client_key) == ("", "", None)
-    assert old.country == "GB"
-    assert session.get(Signature, recent.id).email == "new@example.org"
-    assert counting.confirmed_count(session, campaign.id) == 2
+    gone = session.get(Signature, delivered.id)
+    assert (gone.email, gone.name, gone.client_key) == ("", "", None)
+    assert gone.country == "GB"
+    assert session.get(Signature, waiting.id).email == "waiting@example.org"
+    assert session.get(Signature, recent_delivery.id).email == "new@example.org"
+    assert counting.confirmed_count(session, campaign.id) == 3
+    # Running again changes nothing more.
+    assert "Anonymised 0 " in runner.invoke(args=["privacy", "anonymise"]).output
 
 
 def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplog):

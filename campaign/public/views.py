@@ -283,6 +283,7 @@ def privacy() -> str:
         "public/privacy.html",
         pending_days=current_app.config["PENDING_MAX_AGE_DAYS"],
         retention_days=current_app.config["RETENTION_DAYS"],
+        client_key_days=current_app.config["CLIENT_KEY_MAX_AGE_DAYS"],
     )
 
 
