@@ -31,6 +31,7 @@ FIELDS = [
 nasty = st.one_of(
     st.text(max_size=80),
     st.sampled_from(["", "0", "-1", "99999999999", "2026-13-45", "y", "all", "gb-london",
+                     "99999999999999999999999", "9999-12-31", "0001-01-01", "9999-12-31T23:59",
                      "' OR 1=1 --", "<script>", "\x00", "\u202e", "csv", "xlsx", "pdf"]),
 )  # fmt: skip
 form_data = st.dictionaries(st.sampled_from(FIELDS), nasty, max_size=8)
@@ -116,3 +117,17 @@ def test_sign_in_survives_any_input(app, client, session):
         assert enrol.status_code < 500
 
     check()
+
+
+def test_extreme_pages_and_dates_in_listings(app, client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    log_in(client, organiser)
+    for url in (
+        "/organisers/campaigns/zhanaozen/signatures?page=99999999999999999999",
+        "/organisers/audit?page=99999999999999999999",
+        "/organisers/audit?until=9999-12-31&since=0001-01-01",
+        "/organisers/campaigns/zhanaozen/signatures?until=9999-12-31T23:59",
+        "/organisers/campaigns/zhanaozen/export?until=9999-12-31",
+    ):
+        assert client.get(url).status_code < 500, url

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from campaign import countries, deliveries
 from campaign.deliveries import parse_cutoff
 from campaign.models import Embassy, utcnow
+from campaign.organisers.forms import SENSIBLE_DATES
 
 EVERY_EMBASSY = "*"
 
@@ -94,8 +95,10 @@ class ExportForm(_Recipient, FlaskForm):
         validators=[DataRequired()],
     )
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=True)
-    since = DateField(_l("Confirmed from (UTC)"), validators=[Optional()])
-    until = DateField(_l("Confirmed until (UTC, inclusive)"), validators=[Optional()])
+    since = DateField(_l("Confirmed from (UTC)"), validators=[Optional(), SENSIBLE_DATES])
+    until = DateField(
+        _l("Confirmed until (UTC, inclusive)"), validators=[Optional(), SENSIBLE_DATES]
+    )
     new_only = BooleanField(_l("Only signatures confirmed since the last delivery to it"))
     with_emails = BooleanField(
         _l("Include email addresses (our own list only; recorded in the audit log)")
@@ -158,7 +161,8 @@ class DeliveryForm(_Recipient, _Cutoff, FlaskForm):
     """What was handed to whom, when and how; the rows are read again when recorded."""
 
     delivered_on = DateField(
-        _l("Delivered on"), validators=[DataRequired(_l("Please give the date."))]
+        _l("Delivered on"),
+        validators=[DataRequired(_l("Please give the date.")), SENSIBLE_DATES],
     )
     method = StringField(
         _l("How (by hand, by post, by email…)"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -13,9 +15,40 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from campaign.moderation import InvalidReason, RestoreReason
+
+
+class SensibleDate:
+    """Refuses dates no organiser means; beyond them date arithmetic would overflow."""
+
+    first, last = date(2000, 1, 1), date(2999, 12, 31)
+
+    def __call__(self, form: FlaskForm, field: DateField) -> None:
+        value = field.data
+        if value is not None and not self.first <= _as_date(value) <= self.last:
+            raise ValidationError(
+                _l(
+                    "Please give a date between %(first)s and %(last)s.",
+                    first=self.first.isoformat(),
+                    last=self.last.isoformat(),
+                )
+            )
+
+
+def _as_date(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+SENSIBLE_DATES = SensibleDate()
+LAST_PAGE = 1_000_000
+
+
+def page_number(field: IntegerField) -> int:
+    """The listing page asked for; the first when missing or out of range."""
+    value = field.data
+    return value if isinstance(value, int) and 1 <= value <= LAST_PAGE else 1
 
 
 def _strip(value: str | None) -> str | None:
@@ -112,10 +145,10 @@ class SignatureFilterForm(FlaskForm):
         ],
     )
     since = DateTimeLocalField(
-        _l("Signed from (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+        _l("Signed from (UTC)"), validators=[Optional(), SENSIBLE_DATES], format="%Y-%m-%dT%H:%M"
     )
     until = DateTimeLocalField(
-        _l("Signed before (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M"
+        _l("Signed before (UTC)"), validators=[Optional(), SENSIBLE_DATES], format="%Y-%m-%dT%H:%M"
     )
     status = SelectField(_l("Status"), validators=[Optional()])
     search = StringField(
@@ -134,6 +167,6 @@ class AuditFilterForm(FlaskForm):
 
     action = SelectField(_l("Action"), validators=[Optional()])
     organiser = SelectField(_l("Organiser"), validators=[Optional()])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), SENSIBLE_DATES])
+    until = DateField(_l("Until"), validators=[Optional(), SENSIBLE_DATES])
     page = IntegerField(validators=[Optional()], default=1)

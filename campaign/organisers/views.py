@@ -38,6 +38,7 @@ from campaign.organisers.forms import (
     InvalidateForm,
     RestoreForm,
     SignatureFilterForm,
+    page_number,
 )
 
 
@@ -140,7 +141,7 @@ def _signatures_page(
     status: int = 200,
 ) -> tuple[str, int]:
     form, selection = _filters()
-    page = form.page.data if isinstance(form.page.data, int) and form.page.data > 0 else 1
+    page = page_number(form.page)
     return render_template(
         "organisers/signatures.html",
         campaign=campaign,
@@ -290,7 +291,7 @@ def audit_log() -> str:
             since=form.since.data,
             until=form.until.data,
         )
-    page = form.page.data if isinstance(form.page.data, int) and form.page.data > 0 else 1
+    page = page_number(form.page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "organisers/audit.html",
