@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from campaign.models import SignatureCount
+from campaign.models import Signature, SignatureCount
 
 SHARDS = 16
 
@@ -45,3 +46,22 @@ def confirmed_count(session: Session, campaign_id: int) -> int:
         )
     )
     return int(total or 0)
+
+
+def lock_for_change(session: Session, signatures: Iterable[Signature]) -> list[Signature]:
+    """The signatures re-read as they stand now, their rows locked until commit.
+
+    What a moderator's page showed may be old: the signer may have confirmed since. Reading
+    the status afresh under a row lock (FOR UPDATE on PostgreSQL) means a confirmation
+    racing this change waits for it, so the count is changed once, by the right amount.
+    """
+    signatures = list(signatures)
+    ids = [signature.id for signature in signatures]
+    for start in range(0, len(ids), 500):
+        session.scalars(
+            select(Signature)
+            .where(Signature.id.in_(ids[start : start + 500]))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+    return signatures

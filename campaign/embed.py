@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
 from campaign import campaigns, counting
@@ -23,9 +23,7 @@ def _pull_language(endpoint: str | None, values: dict | None) -> None:
 @frameable
 def widget(slug: str) -> Response | str:
     """The widget: title, count, progress and a button that opens the petition."""
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        abort(404)
+    campaign = campaigns.by_slug_or_404(db.session, slug)
     via = request.args.get("via", "")[:32]
     return render_template(
         "embed/widget.html",

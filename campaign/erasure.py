@@ -50,6 +50,8 @@ def signature_for_token(session: Session, token: str) -> Signature | None:
 
 def erase(session: Session, signature: Signature) -> None:
     """Delete a signature and everything that points to its owner; the count follows."""
+    # Its status as it stands now, not as this request first read it.
+    counting.lock_for_change(session, [signature])
     if signature.status == SignatureStatus.CONFIRMED:
         counting.add(session, signature.campaign_id, -1)
     session.execute(delete(ShareLink).where(ShareLink.signature_id == signature.id))

@@ -161,25 +161,6 @@ def listing(
     return SignaturePage(rows, total, page, per_page)
 
 
-def _locked(session: Session, signatures: Iterable[Signature]) -> list[Signature]:
-    """The signatures re-read as they stand now, their rows locked until commit.
-
-    What a moderator's page showed may be old: the signer may have confirmed since. Reading
-    the status afresh under a row lock (FOR UPDATE on PostgreSQL) means a confirmation
-    racing this change waits for it, so the count is changed once, by the right amount.
-    """
-    signatures = list(signatures)
-    ids = [signature.id for signature in signatures]
-    for start in range(0, len(ids), 500):
-        session.scalars(
-            select(Signature)
-            .where(Signature.id.in_(ids[start : start + 500]))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).all()
-    return signatures
-
-
 def _set_invalidated(
     session: Session,
     campaign_id: int,
@@ -191,7 +172,7 @@ def _set_invalidated(
     Returns how many changed. A confirmed signature leaves the count when invalidated and
     comes back into it when restored; a pending one was never in it.
     """
-    signatures = _locked(session, signatures)
+    signatures = counting.lock_for_change(session, signatures)
     changed = delta = 0
     now = utcnow()
     for signature in signatures:

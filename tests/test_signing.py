@@ -344,3 +344,24 @@ def test_resend_answers_before_it_looks_the_address_up(app, client, smtp):
     response.close()
     assert len(smtp.messages) == 2
     assert [s.emails_sent for s in signatures(app)] == [2]
+
+
+def test_a_signature_invalidated_while_pending_cannot_be_confirmed(app, client, smtp):
+    sign(client)
+    link = confirm_link(smtp.messages[0])
+    from campaign.extensions import db
+
+    with app.app_context():
+        signature = db.session.scalars(select(Signature)).one()
+        signature.status = SignatureStatus.INVALIDATED
+        db.session.commit()
+    page = client.get(link)
+    token = re.search(r"token=(\S+)", link).group(1)
+    done = client.post(
+        "/en/confirm", data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))}
+    )
+    html = done.get_data(as_text=True)
+    assert done.status_code == 400
+    assert "can no longer be confirmed" in html
+    assert "confirmed. Thank you" not in html
+    assert count(app) == 0

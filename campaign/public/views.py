@@ -240,14 +240,16 @@ def confirm():
     if not form.validate():
         abort(400)
     confirming.confirm(db.session, signature)
-    confirmed = signature.status == SignatureStatus.CONFIRMED
+    if signature.status != SignatureStatus.CONFIRMED:
+        # Taken out by a moderator before it was confirmed: nothing to thank anyone for.
+        return render_template("public/confirm_invalid.html", refused=True), 400
     return render_template(
         "public/confirmed.html",
         campaign=campaign,
         text=text,
         signature=signature,
         count=counting.confirmed_count(db.session, campaign.id),
-        share_link=sharing.personal_link(db.session, signature) if confirmed else None,
+        share_link=sharing.personal_link(db.session, signature),
         embassy_entry=embassies.for_country(db.session, signature.country, g.lang),
     )
 
