@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, abort, current_app, render_template, request
@@ -194,31 +194,47 @@ def _template_helpers(app: Flask) -> None:
     )
 
 
-class _RedactSecrets(logging.Filter):
-    """Removes addresses, email addresses and query strings (tokens travel there) from logs."""
+_REDACTIONS = (
+    (re.compile(r"\?[^\s\"]*"), "?…"),
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
+    (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
+    (
+        re.compile(r"(?<![\w:])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})[0-9a-fA-F:]{2,39}"),
+        "<address>",
+    ),
+)
 
-    _PATTERNS = (
-        (re.compile(r"\?[^\s\"]*"), "?…"),
-        (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
-        (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
-        (
-            re.compile(r"(?<![\w:])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})[0-9a-fA-F:]{2,39}"),
-            "<address>",
-        ),
-    )
 
-    def filter(self, record: logging.LogRecord) -> bool:
+def _redact(text: str) -> str:
+    """Text with addresses, email addresses and query strings (tokens travel there) removed."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redacting_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """A log record factory that redacts every record as it is made, tracebacks included."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
         message = record.getMessage()
         if message.startswith(" * "):
-            return True  # the development server's own banner ("Running on ..."), no visitor
-        for pattern, replacement in self._PATTERNS:
-            message = pattern.sub(replacement, message)
-        record.msg, record.args = message, ()
-        return True
+            return record  # the development server's own banner ("Running on ..."), no visitor
+        record.msg, record.args = _redact(message), ()
+        if record.exc_info:
+            record.exc_text = _redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = _redact(record.stack_info)
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    return factory
 
 
 def _quiet_secrets_in_logs() -> None:
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "campaign"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
-            logger.addFilter(_RedactSecrets())
+    # Made process-wide at record creation, so no logger or handler added later (gunicorn's,
+    # a library's, a child of ours) can write a visitor's address, email or token.
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "redacting", False):
+        logging.setLogRecordFactory(_redacting_factory(current))

@@ -19,7 +19,8 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Create the app's engine from SQLALCHEMY_DATABASE_URI."""
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # hide_parameters: errors never print the values of a statement (addresses, names).
+        options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
         options.update(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         app.extensions["database"] = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
         app.teardown_appcontext(self._close)

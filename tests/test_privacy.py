@@ -212,3 +212,33 @@ def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplo
     assert "/en/confirm" in text  # the requests were logged...
     for secret in (ADDRESS, token, withdraw_token, "127.0.0.1"):
         assert secret not in text  # ...without anything personal or secret
+
+
+def test_errors_and_library_logs_are_redacted_too(app, caplog):
+    import logging as std_logging
+
+    caplog.set_level(std_logging.DEBUG)
+    try:
+        raise ValueError(f"could not store {ADDRESS} from 203.0.113.9")
+    except ValueError:
+        std_logging.getLogger("campaign.mail").exception("failed for %s", ADDRESS)
+    std_logging.getLogger("some.library").warning("GET /en/confirm?token=secret-token 200")
+    text = "\n".join(f"{r.getMessage()}\n{r.exc_text or ''}" for r in caplog.records)
+    assert "ValueError" in text
+    for secret in (ADDRESS, "203.0.113.9", "secret-token"):
+        assert secret not in text
+
+
+def test_database_errors_do_not_print_the_values(app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from campaign.extensions import db
+
+    with app.app_context():
+        try:
+            db.session.execute(text("SELECT no_such_column WHERE :email"), {"email": ADDRESS})
+        except DBAPIError as error:
+            assert ADDRESS not in str(error)
+        else:
+            raise AssertionError("the statement should fail")
