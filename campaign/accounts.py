@@ -159,7 +159,6 @@ def check_login(session: Session, address: str, password: str) -> PasswordCheck:
     ok = check_password_hash(organiser.password_hash, password)
     if ok and organiser.active:
         return PasswordCheck(organiser, ok=True)
-    organiser.failed_logins += 1
     reason = "password" if not ok else "account disabled"
     audit.record(session, audit.LOGIN_FAILED, organiser, reason=reason)
     return PasswordCheck(organiser, ok=False)
@@ -221,14 +220,12 @@ def complete_enrolment(session: Session, organiser: Organiser, code: str) -> boo
 
 def second_factor_failed(session: Session, organiser: Organiser) -> None:
     """Note a wrong or replayed code."""
-    organiser.failed_logins += 1
     audit.record(session, audit.LOGIN_FAILED, organiser, reason="second factor")
 
 
 def signed_in(session: Session, organiser: Organiser) -> None:
     """Note a completed sign-in (password and code)."""
     organiser.last_login_at = utcnow()
-    organiser.failed_logins = 0
     audit.record(session, audit.LOGIN, organiser)
     session.flush()
 

@@ -268,8 +268,6 @@ class Organiser(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Raised to end every session of this organiser (logout, reset, disable).
     session_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
