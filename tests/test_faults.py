@@ -117,3 +117,18 @@ def test_kill_9_under_load_loses_no_acknowledged_signature(
     finally:
         restarted.terminate()
         restarted.wait(timeout=30)
+
+
+def test_sqlite_runs_with_a_write_ahead_log_synced_on_every_commit(tmp_path) -> None:
+    from campaign import create_app
+    from campaign.extensions import db
+    from tests.conftest import base_config
+
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'durable.sqlite3'}"))
+    with app.app_context(), db.engine.connect() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
+        assert pragma("PRAGMA secure_delete").scalar() == 1
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+    app.extensions["database"].dispose()
