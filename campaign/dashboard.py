@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -149,16 +148,22 @@ def surges(
         .order_by(number.desc(), Signature.client_key)
         .limit(limit)
     ).all()
-    # Domains are taken apart here rather than in SQL, the same way on every database.
-    domains = Counter(
-        email.rpartition("@")[2].lower()
-        for email in session.scalars(select(Signature.email).where(*window))
+    # Counted by the database: in a surge the window holds millions of rows.
+    at = (
+        func.instr(Signature.email, "@")
+        if session.get_bind().dialect.name == "sqlite"
+        else func.strpos(Signature.email, "@")
     )
+    domain = func.lower(func.substr(Signature.email, at + 1))
+    domains = session.execute(
+        select(domain, number)
+        .where(*window)
+        .group_by(domain)
+        .order_by(number.desc(), domain)
+        .limit(limit)
+    ).all()
     return Surges(
         hours=hours,
         by_address=[SurgeRow(key, n, n >= per_address) for key, n in addresses],
-        by_domain=[
-            SurgeRow(domain, n, n >= per_domain)
-            for domain, n in sorted(domains.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        ],
+        by_domain=[SurgeRow(name, n, n >= per_domain) for name, n in domains],
     )

@@ -55,14 +55,14 @@ def index() -> Response | str:
             url_for(".campaign_dashboard", slug=campaigns.by_slug_or_404(db.session, chosen).slug)
         )
     rows = [
-        (campaign, dashboard.status_counts(db.session, campaign.id), _missing(campaign))
+        (
+            campaign,
+            dashboard.status_counts(db.session, campaign.id),
+            campaigns.missing_languages(campaign),
+        )
         for campaign in _all_campaigns()
     ]
     return render_template("organisers/index.html", rows=rows)
-
-
-def _missing(campaign: Campaign) -> list[str]:
-    return campaigns.missing_languages(campaign)
 
 
 @bp.get("/campaigns/<slug>/")
@@ -95,7 +95,7 @@ def campaign_dashboard(slug: str) -> str:
             per_domain=int(config["DASHBOARD_SURGE_PER_DOMAIN"]),
         ),
         surge_since=(now - timedelta(hours=surge_hours)).strftime("%Y-%m-%dT%H:%M"),
-        missing=_missing(campaign),
+        missing=campaigns.missing_languages(campaign),
     )
 
 
