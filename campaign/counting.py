@@ -54,8 +54,18 @@ def lock_for_change(session: Session, signatures: Iterable[Signature]) -> list[S
     What a moderator's page showed may be old: the signer may have confirmed since. Reading
     the status afresh under a row lock (FOR UPDATE on PostgreSQL) means a confirmation
     racing this change waits for it, so the count is changed once, by the right amount.
+    SQLite has no row locks and its driver runs reads outside a transaction until the
+    first write; a write that changes nothing takes the database's write lock first, so
+    the re-read below is the last word until commit.
     """
     signatures = list(signatures)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(SignatureCount)
+            .where(SignatureCount.shard < 0)
+            .values(confirmed=SignatureCount.confirmed)
+            .execution_options(synchronize_session=False)
+        )
     ids = [signature.id for signature in signatures]
     for start in range(0, len(ids), 500):
         session.scalars(
