@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
@@ -71,27 +72,58 @@ def confirm(session: Session, signature: Signature) -> bool:
     return True
 
 
-class Notice(enum.StrEnum):
-    """Which email a submission calls for."""
+class Kind(enum.StrEnum):
+    """Which email a signature calls for."""
 
     CONFIRM = "confirm"
     ALREADY_SIGNED = "already_signed"
 
 
-def notify(signature: Signature, *, repeated: bool) -> bool:
-    """Email the signer what their submission calls for, within the per-signature cap.
+@dataclass(frozen=True)
+class Notice:
+    """An email owed to a signer: which signature, and whether it was asked for again.
 
-    A pending signature gets (again) a confirmation link; a confirmed one is told that
-    it was already counted. Returns False when the cap stopped the email.
+    It names no one: the address and the links are read and written only when the email is
+    composed, after the request's data is committed (by the mail worker when there is a
+    queue). So the queue holds no personal data, and an erased signature gets no email.
     """
-    if signature.emails_sent >= current_app.config["MAX_EMAILS_PER_SIGNATURE"]:
-        return False
-    if signature.status == SignatureStatus.INVALIDATED:
-        return False
-    kind = Notice.CONFIRM if signature.status == SignatureStatus.PENDING else Notice.ALREADY_SIGNED
-    mail.queue(_message(signature, kind, repeated=repeated))
-    signature.emails_sent += 1
+
+    signature_id: int
+    repeated: bool
+
+
+def notify(session: Session, signature_id: int, *, repeated: bool, counted: bool = False) -> bool:
+    """Send the signer what their submission calls for, within the per-signature cap.
+
+    A pending signature gets (again) a confirmation link; a confirmed one is told that it
+    was already counted. ``counted`` says the email was counted already (a new signature
+    is stored with its first one counted). Returns False when the cap stopped the email.
+    """
+    if not counted:
+        # Counted and checked in one statement, so racing requests never pass the cap.
+        claimed = session.execute(
+            update(Signature)
+            .where(
+                Signature.id == signature_id,
+                Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
+                Signature.status != SignatureStatus.INVALIDATED,
+            )
+            .values(emails_sent=Signature.emails_sent + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return False
+    mail.queue(Notice(signature_id, repeated))
     return True
+
+
+def compose(session: Session, notice: Notice) -> mail.Message | None:
+    """The email ``notice`` calls for, as its signature stands now; None if it calls for none."""
+    signature = session.get(Signature, notice.signature_id, populate_existing=True)
+    if signature is None or signature.status == SignatureStatus.INVALIDATED:
+        return None
+    kind = Kind.CONFIRM if signature.status == SignatureStatus.PENDING else Kind.ALREADY_SIGNED
+    return _message(signature, kind, repeated=notice.repeated)
 
 
 def _message(signature: Signature, kind: str, *, repeated: bool) -> mail.Message:
@@ -113,7 +145,7 @@ def _message(signature: Signature, kind: str, *, repeated: bool) -> mail.Message
                 url_for("public.campaign", lang=signature.locale, slug=signature.campaign.slug)
             ),
         }
-        if kind == Notice.CONFIRM:
+        if kind == Kind.CONFIRM:
             subject = _("Please confirm your signature: %(title)s", title=text.title)
         else:
             subject = _("You have already signed: %(title)s", title=text.title)

@@ -8,9 +8,12 @@ import sys
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
+
+if TYPE_CHECKING:
+    from campaign.confirming import Notice
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +32,41 @@ def absolute(path: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def queue(message: Message) -> None:
-    """Hold a message until the current request has committed."""
-    g.setdefault("outbox", []).append(message)
+def queue(notice: Notice) -> None:
+    """Hold an email owed to a signer until the current request has committed."""
+    g.setdefault("outbox", []).append(notice)
 
 
 def deliver_queued() -> None:
-    """Send, or hand to the mail queue, what the request has held back."""
-    outbox: list[Message] = g.pop("outbox", [])
-    if not outbox:
-        return
-    settings = smtp_settings(current_app.config)
+    """Hand what the request has held back to the mail queue, or compose and send it now."""
+    outbox: list[Notice] = g.pop("outbox", [])
     queue_url = current_app.config["MAIL_QUEUE_URL"]
-    for message in outbox:
+    for notice in outbox:
         if queue_url:
             from campaign import mailqueue
 
-            mailqueue.enqueue(queue_url, settings, message)
+            mailqueue.enqueue(queue_url, notice)
         else:
-            try:
-                send(settings, message)
-            except (OSError, smtplib.SMTPException) as error:
-                # The signature is already stored; the signer can ask for the email again.
-                log.warning("mail not sent: %s", type(error).__name__)
+            send_now(notice)
+
+
+def send_now(notice: Notice) -> None:
+    """Compose and send the email ``notice`` calls for, in this process."""
+    from campaign import confirming
+    from campaign.extensions import db
+
+    message = confirming.compose(db.session, notice)
+    if message is None:
+        return
+    try:
+        send(smtp_settings(current_app.config), message)
+    except (OSError, smtplib.SMTPException) as error:
+        # The signature is already stored; the signer can ask for the email again.
+        log.warning("mail not sent: %s", type(error).__name__)
 
 
 def discard_queued() -> None:
-    """Forget held messages after a failed request."""
+    """Forget held emails after a failed request."""
     g.pop("outbox", None)
 
 

@@ -8,15 +8,17 @@ confirmation email is never dropped because the queue is down.
 from __future__ import annotations
 
 import logging
-import smtplib
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis
 from flask import current_app
 from rq import Queue, Retry
 
 from campaign import mail
+
+if TYPE_CHECKING:
+    from campaign.confirming import Notice
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,17 @@ def queue(queue_url: str) -> Queue:
     return Queue(QUEUE_NAME, connection=connection(queue_url))
 
 
-def enqueue(queue_url: str, settings: dict[str, Any], message: mail.Message) -> None:
-    """Hand ``message`` to the queue, or send it inline when the queue cannot take it."""
+def enqueue(queue_url: str, notice: Notice) -> None:
+    """Hand ``notice`` to the queue, or send its email inline when the queue cannot take it."""
     intervals = list(current_app.config["MAIL_QUEUE_RETRY_INTERVALS"])
     try:
         queue(queue_url).enqueue(
             deliver,
-            message,
+            notice.signature_id,
+            notice.repeated,
             retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
             # A job's description is stored in Redis and shown by rq's tools; the default
-            # one would spell out the recipient and the confirmation link.
+            # one would spell out the call.
             description="campaign email",
             # Nothing to keep after a send; a job that failed for good is kept as long as
             # its confirmation link would have stayed valid, then forgotten.
@@ -57,18 +60,25 @@ def enqueue(queue_url: str, settings: dict[str, Any], message: mail.Message) -> 
         )
     except redis.RedisError as error:
         log.warning("mail queue unreachable (%s); sending inline", type(error).__name__)
-        try:
-            mail.send(settings, message)
-        except (OSError, smtplib.SMTPException) as send_error:
-            # The signature is already stored; the signer can ask for the email again.
-            log.warning("mail not sent: %s", type(send_error).__name__)
+        mail.send_now(notice)
 
 
-def deliver(message: mail.Message) -> None:
-    """Send one queued message with the worker's mail settings; an error makes RQ retry."""
-    # The settings come from the worker's own configuration, so the SMTP password never
-    # travels through Redis.
-    mail.send(mail.smtp_settings(current_app.config), message)
+def deliver(signature_id: int, repeated: bool) -> None:
+    """Compose and send one queued email in the worker; an error makes RQ retry."""
+    from campaign.confirming import Notice, compose
+    from campaign.extensions import db
+
+    # The worker's app context lasts as long as the worker: each job reads the signature
+    # afresh and gives its connection back. Links are built as in a request to the site
+    # (mail.absolute puts BASE_URL in front). The mail settings are the worker's own, so
+    # the SMTP password never travels through Redis, and neither does anyone's address.
+    try:
+        with current_app.test_request_context():
+            message = compose(db.session, Notice(signature_id, repeated))
+    finally:
+        db.session.close()
+    if message is not None:
+        mail.send(mail.smtp_settings(current_app.config), message)
 
 
 def work(queue_url: str, *, burst: bool = False) -> bool:

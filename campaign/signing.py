@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaign.models import Campaign, CommentStatus, Display, ShareLink, Signature
@@ -101,47 +101,55 @@ class SignatureInput:
 class SignOutcome:
     """The signature behind a submission, and whether the submission created it."""
 
-    signature: Signature
+    signature_id: int
     created: bool
 
 
 def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutcome:
-    """Record a pending signature, or find the one this person already made."""
-    key = email_key(data.email)
-    existing = _find(session, campaign.id, key)
-    if existing is not None:
-        return SignOutcome(existing, created=False)
+    """Record a pending signature, or find the one this person already made.
 
+    One statement stores it: the database's unique constraint, not an earlier look-up,
+    decides between submissions with the same address, so racing ones end in one row.
+    The new signature counts its confirmation email as sent (the caller sends it).
+    """
+    key = email_key(data.email)
     comment = clean_multiline(data.comment) if campaign.comments_enabled else ""
-    signature = Signature(
-        campaign_id=campaign.id,
-        email=data.email,
-        email_key=key,
-        name=clean_text(data.name),
-        country=data.country,
-        city=clean_text(data.city),
-        organisation=clean_text(data.organisation),
-        comment=comment,
-        comment_status=CommentStatus.PENDING if comment else CommentStatus.NONE,
-        display=data.display,
-        exclude_from_delivery=data.exclude_from_delivery,
-        wants_updates=data.wants_updates,
-        locale=data.locale,
-        receipt=new_receipt(),
-        client_key=data.client_key,
-        share_link_id=_share_link_id(session, campaign.id, data.share_code),
+    values = {
+        "campaign_id": campaign.id,
+        "email": data.email,
+        "email_key": key,
+        "name": clean_text(data.name),
+        "country": data.country,
+        "city": clean_text(data.city),
+        "organisation": clean_text(data.organisation),
+        "comment": comment,
+        "comment_status": CommentStatus.PENDING if comment else CommentStatus.NONE,
+        "display": data.display,
+        "exclude_from_delivery": data.exclude_from_delivery,
+        "wants_updates": data.wants_updates,
+        "locale": data.locale,
+        "receipt": new_receipt(),
+        "emails_sent": 1,
+        "client_key": data.client_key,
+        "share_link_id": _share_link_id(session, campaign.id, data.share_code),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Signature.__table__)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
+        .returning(Signature.__table__.c.id)
     )
-    try:
-        # A concurrent submission with the same address may win the race; the savepoint
-        # keeps the rest of the transaction usable when the unique constraint says so.
-        with session.begin_nested():
-            session.add(signature)
-    except IntegrityError:
+    # The row in the way may be erased before it is read: then the address is free again.
+    for _attempt in range(3):
+        created = session.scalar(statement)
+        if created is not None:
+            return SignOutcome(created, created=True)
         existing = _find(session, campaign.id, key)
-        if existing is None:
-            raise
-        return SignOutcome(existing, created=False)
-    return SignOutcome(signature, created=True)
+        if existing is not None:
+            return SignOutcome(existing.id, created=False)
+    raise RuntimeError("a signature neither stored nor found")
 
 
 def new_receipt() -> str:

@@ -47,7 +47,8 @@ def make_signature(
         "display": Display.FULL,
     }
     values.update(kw)
-    signature = signing.sign(session, campaign, signing.SignatureInput(**values)).signature
+    outcome = signing.sign(session, campaign, signing.SignatureInput(**values))
+    signature = session.get(Signature, outcome.signature_id)
     if confirmed:
         confirming.confirm(session, signature)
     session.flush()

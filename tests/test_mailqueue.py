@@ -84,14 +84,43 @@ def test_signing_enqueues_and_the_worker_delivers(app, client, smtp, queue_url):
     assert queue.count == 0
 
 
-def test_the_smtp_password_never_enters_the_queue(app, client, private_redis, queue_url):
+def test_the_queue_holds_no_address_link_or_password(app, client, private_redis, queue_url):
     app.config["MAIL_PASSWORD"] = "smtp-password-in-config"
     app.config["MAIL_USERNAME"] = "petition"
     assert sign(client) == 303
     (job,) = mailqueue.queue(queue_url).get_jobs()
-    raw = private_redis.client().hget(f"rq:job:{job.id}", "data")
-    assert b"aigerim@example.org" in zlib.decompress(raw)  # the payload is where we look
-    assert b"smtp-password-in-config" not in zlib.decompress(raw)
+    (signature,) = signatures(app)
+    assert job.args == (signature.id, False)
+    stored = b"".join(
+        zlib.decompress(value) if key == b"data" else value
+        for key, value in private_redis.client().hgetall(f"rq:job:{job.id}").items()
+    )
+    for secret in (b"aigerim", b"Aigerim", b"token", b"smtp-password-in-config"):
+        assert secret not in stored
+
+
+def test_a_signature_erased_before_the_worker_runs_gets_no_email(app, client, smtp, queue_url):
+    from campaign import erasure
+    from campaign.extensions import db
+
+    assert sign(client) == 303
+    with app.app_context():
+        erasure.erase(db.session, db.session.scalars(select(Signature)).one())
+        db.session.commit()
+    run_worker(app, queue_url)
+    assert smtp.messages == []
+    assert mailqueue.queue(queue_url).count == 0
+    assert FailedJobRegistry(queue=mailqueue.queue(queue_url)).count == 0
+
+
+def test_the_worker_writes_the_email_in_the_signers_language(app, client, smtp, queue_url):
+    page = client.get("/ru/zhanaozen/")
+    data = sign_form(csrf_token=csrf_token(page.get_data(as_text=True)))
+    assert client.post("/ru/zhanaozen/", data=data).status_code == 303
+    run_worker(app, queue_url)
+    (message,) = smtp.messages
+    assert re.search(r"/ru/confirm\?token=\S+", message.get_content())
+    assert str(message["Subject"]).startswith("Подтвердите вашу подпись: ")
 
 
 class _FlakySMTP(_Collector):

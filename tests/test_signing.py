@@ -298,32 +298,38 @@ def test_resend_validation_error(client):
     assert 'value="bad"' in response.get_data(as_text=True)
 
 
-def test_concurrent_duplicates_end_in_one_signature(app, session, monkeypatch):
-    # Another request inserts the same address between this one's look-up and insert:
-    # the database constraint decides, and the service answers with the winner's signature.
+def test_concurrent_duplicates_end_in_one_signature(app, session):
+    # Another request stores the same address (in another spelling) while this one is
+    # under way: the database's constraint decides, and this one ends in the winner's row.
+    import threading
+
     from sqlalchemy.orm import Session
 
     from campaign.extensions import db
     from campaign.models import Campaign
 
     data = signing.SignatureInput(name="Race", email="race@example.org", country="KZ")
-    with Session(db.engine) as other:
-        winner = signing.sign(other, other.get(Campaign, 1), data).signature
-        other.commit()
-        winner_id = winner.id
+    other = Session(db.engine)
+    winner = signing.sign(other, other.get(Campaign, 1), data)
+    assert winner.created is True
+    # The winner has not committed yet: the second submission waits on it, not on a look-up.
+    outcome: list[signing.SignOutcome] = []
+    again = signing.SignatureInput(name="Race", email="Race@Example.org", country="KZ")
 
-    real_find = signing._find
-    calls = []
+    def second() -> None:
+        with app.app_context(), Session(db.engine) as mine:
+            outcome.append(signing.sign(mine, mine.get(Campaign, 1), again))
+            mine.commit()
 
-    def late_find(*args):
-        calls.append(args)
-        return None if len(calls) == 1 else real_find(*args)
-
-    monkeypatch.setattr(signing, "_find", late_find)
-    outcome = signing.sign(session, session.get(Campaign, 1), data)
-    assert outcome.created is False
-    assert outcome.signature.id == winner_id
-    session.commit()
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive()  # held by the uncommitted row (PostgreSQL) or the write lock
+    other.commit()
+    other.close()
+    thread.join(timeout=30)
+    assert outcome[0].created is False
+    assert outcome[0].signature_id == winner.signature_id
     assert session.scalar(select(func.count(Signature.id))) == 1
 
 

@@ -132,7 +132,9 @@ def campaign(slug: str) -> Response | str:
             client_key=client_key(),
         ),
     )
-    confirming.notify(outcome.signature, repeated=not outcome.created)
+    confirming.notify(
+        db.session, outcome.signature_id, repeated=not outcome.created, counted=outcome.created
+    )
     # The same answer whether or not the address had signed before; the country is the one
     # just typed in, so the thank-you page can point to its embassy without a look-up.
     return redirect(url_for(".thanks", slug=slug, country=form.country.data), code=303)
@@ -194,7 +196,7 @@ def resend(slug: str):
         def resend_if_signed() -> None:
             signature = signing.find_by_email(db.session, campaign_id, address)
             if signature is not None:
-                confirming.notify(signature, repeated=True)
+                confirming.notify(db.session, signature.id, repeated=True)
 
         # Answered before the look-up: the same page, in the same time, either way.
         page = make_response(
