@@ -42,7 +42,10 @@ class Defaults:
     RATELIMIT_LINKS = "10 per hour"
     # Look-ups of a receipt code (was my signature delivered?), per client address.
     RATELIMIT_RECEIPT = "10 per hour"
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: people read pages, not quotas, and each set of headers
+    # cost every limited request one more round trip to Redis. A refusal still says when
+    # to come back (Retry-After, and the error page).
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_ENABLED = True
     # A Redis that stops answering must not hold requests up, nor ever turn into a 500.
     RATELIMIT_STORAGE_OPTIONS: dict[str, Any] = {"socket_timeout": 1, "socket_connect_timeout": 1}

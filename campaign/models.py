@@ -72,8 +72,9 @@ class Campaign(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Loaded when first read: taking a signature needs none of them.
     texts: Mapped[list[CampaignText]] = relationship(
-        back_populates="campaign", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="campaign", cascade="all, delete-orphan"
     )
 
 

@@ -181,7 +181,7 @@ def test_dots_matter_where_providers_keep_them(app, client, smtp):
         ({"email": ""}, "email", "Please enter your email address."),
         ({"email": "not-an-address"}, "email", "Please enter a valid email address."),
         ({"country": ""}, "country", "Please choose your country."),
-        ({"country": "XX"}, "country", "Not a valid choice"),
+        ({"country": "XX"}, "country", "Please choose your country."),
         ({"city": "c" * 101}, "city", "at most 100 characters"),
         ({"organisation": "o" * 151}, "organisation", "at most 150 characters"),
         ({"comment": "c" * 501}, "comment", "at most 500 characters"),
@@ -371,3 +371,19 @@ def test_a_signature_invalidated_while_pending_cannot_be_confirmed(app, client, 
     assert "can no longer be confirmed" in html
     assert "confirmed. Thank you" not in html
     assert count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [("en", "Not a valid choice."), ("ru", "Неверный вариант."), ("kk", "Жарамды таңдау емес.")],
+)
+def test_the_form_librarys_own_messages_follow_the_page_language(client, lang, message):
+    # WTForms' built-in messages come from its catalog, in the language of the page, and a
+    # page in one language never leaves its catalog behind for the next request.
+    for _ in range(2):
+        page = client.get(f"/{lang}/zhanaozen/")
+        data = sign_form(display="everyone", csrf_token=csrf_token(page.get_data(as_text=True)))
+        response = client.post(f"/{lang}/zhanaozen/", data=data)
+        assert response.status_code == 400
+        errors = re.search(r'<ul class="errors" id="display-error">(.*?)</ul>', response.text, re.S)
+        assert errors and message in errors.group(1)

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from campaign import countries, deliveries
 from campaign.deliveries import parse_cutoff
+from campaign.forms import TranslatedForm
 from campaign.models import Embassy, utcnow
 from campaign.organisers.forms import SENSIBLE_DATES
 
@@ -203,7 +204,7 @@ class DeliveryForm(_Recipient, _Cutoff, FlaskForm):
         return self.check_recipient(required=True) and valid
 
 
-class PaperUploadForm(FlaskForm):
+class PaperUploadForm(TranslatedForm):
     """A CSV of paper signatures to check before anything is stored."""
 
     file = FileField(
@@ -211,7 +212,7 @@ class PaperUploadForm(FlaskForm):
     )
 
 
-class PaperImportForm(FlaskForm):
+class PaperImportForm(TranslatedForm):
     """Confirms the import of the file that was checked; carries it, sealed."""
 
     sealed = HiddenField(validators=[DataRequired()])

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from campaign.forms import TranslatedForm
 from campaign.moderation import InvalidReason, RestoreReason
 
 
@@ -55,7 +56,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TranslatedForm):
     """Address and password, the first step of signing in."""
 
     email = StringField(
@@ -70,7 +71,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(TranslatedForm):
     """The six-digit code from the authenticator app."""
 
     code = StringField(
@@ -84,7 +85,7 @@ class CodeForm(FlaskForm):
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(TranslatedForm):
     """A button that changes something; carries only the CSRF token."""
 
 
@@ -98,7 +99,7 @@ def restore_choices() -> list[tuple[str, str]]:
     return [("", _l("Choose a reason"))] + [(r.value, r.label) for r in RestoreReason]
 
 
-class InvalidateForm(FlaskForm):
+class InvalidateForm(TranslatedForm):
     """Invalidate one signature, or every signature the filter matches."""
 
     reason = SelectField(
@@ -108,7 +109,7 @@ class InvalidateForm(FlaskForm):
     )
 
 
-class RestoreForm(FlaskForm):
+class RestoreForm(TranslatedForm):
     """Restore one invalidated signature, or every one the filter matches."""
 
     reason = SelectField(
@@ -118,7 +119,7 @@ class RestoreForm(FlaskForm):
     )
 
 
-class SignatureFilterForm(FlaskForm):
+class SignatureFilterForm(TranslatedForm):
     """Which signatures to list or act on in bulk (read from the query string)."""
 
     class Meta:
@@ -159,7 +160,7 @@ class SignatureFilterForm(FlaskForm):
     page = IntegerField(validators=[Optional()], default=1)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(TranslatedForm):
     """Which audit entries to show (read from the query string)."""
 
     class Meta:

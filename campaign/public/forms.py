@@ -24,6 +24,7 @@ from wtforms.widgets import Select
 
 from campaign import countries
 from campaign.deliveries import normalise_receipt
+from campaign.forms import TranslatedForm
 from campaign.models import Display
 from campaign.signing import clean_text
 
@@ -71,6 +72,16 @@ class CountrySelect(Select):
         return html
 
 
+class CountryField(SelectField):
+    """The country select: a choice is checked against the set of codes, not the list."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        # The list's options are the blank placeholder and every code (_country_choices);
+        # walking 250 options for each submission cost more than the rest of the form.
+        if self.data != "" and self.data not in countries.codes():
+            raise ValidationError(_l("Please choose your country."))
+
+
 @cache
 def _country_choices(locale: str) -> tuple[SelectChoice, ...]:
     # Built once per language: the placeholder's label is lazy, so it follows the request.
@@ -84,7 +95,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class SignForm(FlaskForm):
+class SignForm(TranslatedForm):
     """The signature form."""
 
     name = StringField(
@@ -105,11 +116,10 @@ class SignForm(FlaskForm):
             Email(),
         ],
     )
-    country = SelectField(
+    country = CountryField(
         _l("Country"),
         widget=CountrySelect(),
         validators=[InputRequired(_l("Please choose your country."))],
-        validate_choice=True,
     )
     city = StringField(
         _l("City (optional)"),
@@ -161,7 +171,7 @@ class SignForm(FlaskForm):
         return bool(self.website.data)
 
 
-class ResendForm(FlaskForm):
+class ResendForm(TranslatedForm):
     """Asks for the address a confirmation link should be sent to again."""
 
     email = StringField(
@@ -175,13 +185,13 @@ class ResendForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(TranslatedForm):
     """The button that confirms a signature; carries the token in the body."""
 
     token = HiddenField(validators=[DataRequired()])
 
 
-class LinkForm(FlaskForm):
+class LinkForm(TranslatedForm):
     """Names a share link for a group or union branch."""
 
     label = StringField(
@@ -199,7 +209,7 @@ class LinkForm(FlaskForm):
             raise ValidationError(_l("Please give the link a name."))
 
 
-class ReceiptForm(FlaskForm):
+class ReceiptForm(TranslatedForm):
     """A receipt code to look up among the delivered packs."""
 
     receipt = StringField(

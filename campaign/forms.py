@@ -1,0 +1,43 @@
+"""The base of every form: WTForms' own messages in the reader's language."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import support
+from flask_babel import get_locale
+from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
+
+
+@cache
+def _wtforms_catalog(locale: str) -> support.Translations:
+    # Flask-WTF reads WTForms' catalog from disk again for every request; once per language
+    # and process is enough (it is part of the installed package and never changes).
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _Catalog:
+    """WTForms' translations for the language of the current request."""
+
+    def gettext(self, string: str) -> str:
+        """``string`` in the current language."""
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form of ``singular`` or ``plural`` for ``n``, in the current language."""
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+_CATALOG = _Catalog()
+
+
+class TranslatedForm(FlaskForm):
+    """A Flask-WTF form whose built-in messages follow the page's language."""
+
+    class Meta:
+        """Where WTForms finds its translations."""
+
+        def get_translations(self, form: FlaskForm) -> _Catalog:
+            """WTForms' catalog for the current language, loaded once per language."""
+            return _CATALOG
