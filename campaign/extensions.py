@@ -20,9 +20,15 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the app's engine from SQLALCHEMY_DATABASE_URI."""
         # hide_parameters: errors never print the values of a statement (addresses, names).
-        options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+        # pool_pre_ping: a server-side database may have dropped an idle connection; a
+        # SQLite file cannot, so it is spared the extra statement on every request.
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        options: dict[str, Any] = {
+            "pool_pre_ping": not url.startswith("sqlite"),
+            "hide_parameters": True,
+        }
         options.update(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        app.extensions["database"] = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
+        app.extensions["database"] = create_engine(url, **options)
         app.teardown_appcontext(self._close)
 
     @property

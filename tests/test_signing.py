@@ -387,3 +387,16 @@ def test_the_form_librarys_own_messages_follow_the_page_language(client, lang, m
         assert response.status_code == 400
         errors = re.search(r'<ul class="errors" id="display-error">(.*?)</ul>', response.text, re.S)
         assert errors and message in errors.group(1)
+
+
+def test_receipts_are_three_groups_of_four_from_the_unambiguous_alphabet():
+    receipts = [signing.new_receipt() for _ in range(2000)]
+    assert all(
+        re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", r) for r in receipts
+    )
+    assert len(set(receipts)) == len(receipts)
+    # Every letter turns up in every position: no position is stuck or short of letters.
+    for position in range(14):
+        if position in (4, 9):
+            continue
+        assert len({r[position] for r in receipts}) == 32
