@@ -82,7 +82,7 @@ def rows(count: int):
 
 
 def bulk_insert(url: str, count: int) -> int:
-    """Insert ``count`` signatures fast and set the count slices; the confirmed count."""
+    """Insert ``count`` signatures fast, set the count slices and removals; the confirmed count."""
     from campaign.models import Signature, SignatureCount
 
     engine = create_engine(url)
@@ -125,6 +125,15 @@ def bulk_insert(url: str, count: int) -> int:
             update(SignatureCount)
             .where(SignatureCount.campaign_id == 1, SignatureCount.shard == 0)
             .values(confirmed=confirmed)
+        )
+        # The removals by reason, as moderation would have kept them (migration 0005).
+        conn.execute(text("DELETE FROM removal_counts"))
+        conn.execute(
+            text(
+                "INSERT INTO removal_counts (campaign_id, reason, removed) "
+                "SELECT campaign_id, invalid_reason, count(*) FROM signatures "
+                "WHERE status = 'invalidated' GROUP BY campaign_id, invalid_reason"
+            )
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if url.startswith("postgresql") else "ANALYZE"))

@@ -1,14 +1,20 @@
-"""Confirmed-signature counts kept in slices, exact and cheap to read."""
+"""Counts kept up to date as signatures change, exact and cheap to read.
+
+The confirmed count is kept in slices, so signers confirming at once rarely wait on one
+row; the removals are kept by reason, changed only by moderation and erasure.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from campaign.models import Signature, SignatureCount
+from campaign.extensions import insert_for
+from campaign.models import RemovalCount, Signature, SignatureCount
 
 SHARDS = 16
 
@@ -46,6 +52,35 @@ def confirmed_count(session: Session, campaign_id: int) -> int:
         )
     )
     return int(total or 0)
+
+
+def add_removed(session: Session, campaign_id: int, changes: Counter[str]) -> None:
+    """Change the campaign's removals by ``changes`` (invalid reason: how many more)."""
+    insert = insert_for(session)
+    for reason, delta in sorted(changes.items()):  # one order everywhere: no deadlocks
+        if not delta:
+            continue
+        statement = insert(RemovalCount).values(
+            campaign_id=campaign_id, reason=reason, removed=delta
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["campaign_id", "reason"],
+                set_={"removed": RemovalCount.removed + statement.excluded.removed},
+            )
+        )
+
+
+def removed_by_reason(session: Session, campaign_id: int) -> list[tuple[str, int]]:
+    """The campaign's invalidated signatures counted by reason (as stored), none left out."""
+    return [
+        (reason, removed)
+        for reason, removed in session.execute(
+            select(RemovalCount.reason, RemovalCount.removed).where(
+                RemovalCount.campaign_id == campaign_id, RemovalCount.removed > 0
+            )
+        )
+    ]
 
 
 def lock_for_change(session: Session, signatures: Iterable[Signature]) -> list[Signature]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from flask import current_app
@@ -54,6 +55,10 @@ def erase(session: Session, signature: Signature) -> None:
     counting.lock_for_change(session, [signature])
     if signature.status == SignatureStatus.CONFIRMED:
         counting.add(session, signature.campaign_id, -1)
+    elif signature.status == SignatureStatus.INVALIDATED:
+        counting.add_removed(
+            session, signature.campaign_id, Counter({signature.invalid_reason: -1})
+        )
     session.execute(delete(ShareLink).where(ShareLink.signature_id == signature.id))
     session.delete(signature)
     session.flush()
@@ -71,10 +76,19 @@ def erase_by_email(session: Session, address: str) -> int:
 def purge_pending(session: Session, older_than: timedelta) -> int:
     """Delete signatures never confirmed within ``older_than``, whatever became of them."""
     cutoff = utcnow() - older_than
-    result = session.execute(
-        delete(Signature).where(Signature.confirmed_at.is_(None), Signature.created_at < cutoff)
-    )
-    return result.rowcount or 0
+    gone = session.execute(
+        delete(Signature)
+        .where(Signature.confirmed_at.is_(None), Signature.created_at < cutoff)
+        .returning(Signature.campaign_id, Signature.status, Signature.invalid_reason)
+    ).all()
+    # Never confirmed, so never counted; but a moderator may have taken some out first.
+    removed: dict[int, Counter[str]] = {}
+    for campaign_id, status, reason in gone:
+        if status == SignatureStatus.INVALIDATED:
+            removed.setdefault(campaign_id, Counter())[reason] -= 1
+    for campaign_id, changes in sorted(removed.items()):
+        counting.add_removed(session, campaign_id, changes)
+    return len(gone)
 
 
 def forget_client_keys(session: Session, older_than: timedelta) -> int:

@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf import CSRFProtect
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from campaign.privacy import client_key
@@ -48,6 +49,13 @@ class Database:
         session = g.pop("db_session", None)
         if session is not None:
             session.close()
+
+
+def insert_for(session: Session) -> Any:
+    """The INSERT construct of the session's database, the one with ON CONFLICT clauses."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 db = Database()

@@ -7,6 +7,7 @@ keeps the campaign's confirmed count in step.
 from __future__ import annotations
 
 import enum
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -174,6 +175,7 @@ def _set_invalidated(
     """
     signatures = counting.lock_for_change(session, signatures)
     changed = delta = 0
+    removed: Counter[str] = Counter()
     now = utcnow()
     for signature in signatures:
         if signature.campaign_id != campaign_id:
@@ -184,6 +186,7 @@ def _set_invalidated(
             signature.status = SignatureStatus.INVALIDATED
             signature.invalidated_at = now
             signature.invalid_reason = reason.value
+            removed[reason.value] += 1
             changed += 1
         elif reason is None and signature.status == SignatureStatus.INVALIDATED:
             if signature.confirmed_at is not None:
@@ -191,11 +194,13 @@ def _set_invalidated(
                 delta += 1
             else:
                 signature.status = SignatureStatus.PENDING
+            removed[signature.invalid_reason] -= 1
             signature.invalidated_at = None
             signature.invalid_reason = ""
             changed += 1
     if delta:
         counting.add(session, campaign_id, delta)
+    counting.add_removed(session, campaign_id, removed)
     session.flush()
     return changed
 
@@ -396,15 +401,7 @@ class Removals:
 def removals(session: Session, campaign_id: int) -> Removals:
     """Invalidated signatures of a campaign counted by reason; nothing about who."""
     counts: dict[InvalidReason, int] = {}
-    for reason, number in session.execute(
-        # count() rather than count(id): PostgreSQL then answers from the index alone.
-        select(Signature.invalid_reason, func.count())
-        .where(
-            Signature.campaign_id == campaign_id,
-            Signature.status == SignatureStatus.INVALIDATED,
-        )
-        .group_by(Signature.invalid_reason)
-    ):
+    for reason, number in counting.removed_by_reason(session, campaign_id):
         try:
             category = InvalidReason(reason)
         except ValueError:

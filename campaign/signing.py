@@ -7,9 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from campaign.extensions import insert_for
 from campaign.models import Campaign, CommentStatus, Display, ShareLink, Signature
 from campaign.privacy import keyed_hash
 
@@ -133,10 +133,8 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
         "client_key": data.client_key,
         "share_link_id": _share_link_id(session, campaign.id, data.share_code),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Signature.__table__)
+        insert_for(session)(Signature.__table__)
         .values(values)
         .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
         .returning(Signature.__table__.c.id)

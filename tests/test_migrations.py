@@ -55,3 +55,44 @@ def _empty_postgres(request) -> str:
 
     request.addfinalizer(drop)
     return services.postgres_url(name)
+
+
+def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
+    backend, tmp_path, request
+):
+    from sqlalchemy.orm import Session
+
+    from campaign import counting
+    from campaign.models import SignatureStatus
+    from tests.factories import make_campaign, make_signature
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    else:
+        url = _empty_postgres(request)
+    app = create_app(base_config(url))
+    with app.app_context():
+        cfg = alembic_config()
+        command.upgrade(cfg, "0004")
+        engine = create_engine(url)
+        with Session(engine) as session:
+            first, second = make_campaign(session), make_campaign(session)
+            reasons = {first.id: ["fake", "fake", "duplicate", ""], second.id: ["fake"]}
+            for campaign in (first, second):
+                make_signature(session, campaign)  # counted, stays so
+                for reason in reasons[campaign.id]:
+                    signature = make_signature(session, campaign)
+                    signature.status = SignatureStatus.INVALIDATED
+                    signature.invalid_reason = reason
+            session.commit()
+            ids = (first.id, second.id)
+        command.upgrade(cfg, "head")
+        with Session(engine) as session:
+            assert sorted(counting.removed_by_reason(session, ids[0])) == [
+                ("", 1),
+                ("duplicate", 1),
+                ("fake", 2),
+            ]
+            assert counting.removed_by_reason(session, ids[1]) == [("fake", 1)]
+        engine.dispose()
+    app.extensions["database"].dispose()

@@ -339,3 +339,54 @@ def test_transparency_line_counts_removals_by_reason_without_personal_data(app, 
         "3 signatures were removed from the count: duplicate (2), at the signer's request (1)."
     )
     assert "Removed Person" not in html and "removed0@" not in html
+
+
+def test_removals_kept_by_reason_follow_every_change_to_invalidated_signatures(app, session):
+    # The page reads the removals from their own table; whatever happens to invalidated
+    # signatures (restored, erased, purged unconfirmed, bulk-invalidated), it matches them.
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from campaign import erasure
+
+    campaign = session.get(Campaign, 1)
+    organiser = make_organiser(session)
+
+    def counted_from_rows() -> list[tuple[str, int]]:
+        return sorted(
+            session.execute(
+                select(Signature.invalid_reason, func.count())
+                .where(Signature.campaign_id == 1, Signature.status == SignatureStatus.INVALIDATED)
+                .group_by(Signature.invalid_reason)
+            ).all()
+        )
+
+    def check(expected: list[tuple[str, int]]) -> None:
+        session.flush()
+        assert sorted(counting.removed_by_reason(session, 1)) == expected == counted_from_rows()
+
+    confirmed = [make_signature(session, campaign, email=f"c{i}@spam.example") for i in range(4)]
+    pending = [make_signature(session, campaign, confirmed=False) for _ in range(3)]
+    fake, duplicate = moderation.InvalidReason.FAKE, moderation.InvalidReason.DUPLICATE
+    for signature in confirmed[:2] + pending[:2]:
+        moderation.invalidate(session, organiser, signature, fake)
+    moderation.invalidate(session, organiser, confirmed[2], duplicate)
+    moderation.invalidate(session, organiser, confirmed[2], fake)  # already out: no change
+    check([("duplicate", 1), ("fake", 4)])
+    moderation.restore(session, organiser, confirmed[0], moderation.RestoreReason("mistake"))
+    check([("duplicate", 1), ("fake", 3)])
+    erasure.erase(session, confirmed[1])
+    check([("duplicate", 1), ("fake", 2)])
+    for signature in pending:
+        signature.created_at = datetime(2020, 1, 1, tzinfo=UTC)
+    assert erasure.purge_pending(session, timedelta(days=30)) == 3
+    check([("duplicate", 1)])
+    selection = moderation.Selection(domain="spam.example")
+    assert moderation.invalidate_matching(session, organiser, 1, selection, fake) == 2
+    check([("duplicate", 1), ("fake", 2)])
+    moderation.restore_matching(
+        session, organiser, 1, selection, moderation.RestoreReason("mistake")
+    )
+    check([])
+    assert counting.confirmed_count(session, 1) == 3
