@@ -13,11 +13,15 @@ from campaign.models import Base
 from tests.conftest import base_config
 
 
-def test_upgrade_from_empty_matches_models_and_downgrades(backend, tmp_path, request):
+def _empty_database(backend: str, tmp_path, request) -> str:
+    """The URL of a database with no tables at all, on ``backend``."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    else:
-        url = _empty_postgres(request)
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    return _empty_postgres(request)
+
+
+def test_upgrade_from_empty_matches_models_and_downgrades(backend, tmp_path, request):
+    url = _empty_database(backend, tmp_path, request)
     app = create_app(base_config(url))
     with app.app_context():
         cfg = alembic_config()
@@ -66,10 +70,7 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
     from campaign.models import SignatureStatus
     from tests.factories import make_campaign, make_signature
 
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    else:
-        url = _empty_postgres(request)
+    url = _empty_database(backend, tmp_path, request)
     app = create_app(base_config(url))
     with app.app_context():
         cfg = alembic_config()
