@@ -11,6 +11,7 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     from campaign.confirming import Notice
@@ -55,13 +56,15 @@ def send_now(notice: Notice) -> None:
     from campaign import confirming
     from campaign.extensions import db
 
-    message = confirming.compose(db.session, notice)
-    if message is None:
-        return
+    # This runs once the signature is committed, often while the answer is being made:
+    # a database or mail server that fails now costs the email, never the answer.
     try:
-        send(smtp_settings(current_app.config), message)
-    except (OSError, smtplib.SMTPException) as error:
+        message = confirming.compose(db.session, notice)
+        if message is not None:
+            send(smtp_settings(current_app.config), message)
+    except (OSError, smtplib.SMTPException, SQLAlchemyError) as error:
         # The signature is already stored; the signer can ask for the email again.
+        db.session.rollback()
         log.warning("mail not sent: %s", type(error).__name__)
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from campaign import counting, signing
+from campaign import confirming, counting, signing
 from campaign.models import Campaign, Signature, SignatureStatus
 from tests.factories import csrf_token, sign_form
 
@@ -400,3 +400,20 @@ def test_receipts_are_three_groups_of_four_from_the_unambiguous_alphabet():
         if position in (4, 9):
             continue
         assert len({r[position] for r in receipts}) == 32
+
+
+def test_a_failure_while_writing_the_email_after_commit_keeps_the_signature(
+    app, client, smtp, monkeypatch
+):
+    # The email is written once the signature is committed; if the database fails then,
+    # the signer still gets the thank-you page and the signature stays, without an email.
+    from sqlalchemy.exc import OperationalError
+
+    def database_gone(session, notice):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(confirming, "compose", database_gone)
+    response = sign(client)
+    assert response.status_code == 303
+    assert smtp.messages == []
+    assert [s.email for s in signatures(app)] == ["aigerim@example.org"]
