@@ -84,11 +84,12 @@ def removed_by_reason(session: Session, campaign_id: int) -> list[tuple[str, int
 
 
 def lock_for_change(session: Session, signatures: Iterable[Signature]) -> list[Signature]:
-    """The signatures re-read as they stand now, their rows locked until commit.
+    """The signatures that still exist, re-read as they stand now, locked until commit.
 
-    What a moderator's page showed may be old: the signer may have confirmed since. Reading
-    the status afresh under a row lock (FOR UPDATE on PostgreSQL) means a confirmation
-    racing this change waits for it, so the count is changed once, by the right amount.
+    What a moderator's page showed may be old: the signer may have confirmed since, or
+    withdrawn. Reading the status afresh under a row lock (FOR UPDATE on PostgreSQL) means
+    a confirmation or erasure racing this change waits for it, so the counts are changed
+    once, by the right amount; a signature erased meanwhile is left out.
     SQLite has no row locks and its driver runs reads outside a transaction until the
     first write; a write that changes nothing takes the database's write lock first, so
     the re-read below is the last word until commit.
@@ -102,11 +103,13 @@ def lock_for_change(session: Session, signatures: Iterable[Signature]) -> list[S
             .execution_options(synchronize_session=False)
         )
     ids = [signature.id for signature in signatures]
+    found: set[int] = set()
     for start in range(0, len(ids), 500):
-        session.scalars(
+        fresh = session.scalars(
             select(Signature)
             .where(Signature.id.in_(ids[start : start + 500]))
             .with_for_update()
             .execution_options(populate_existing=True)
-        ).all()
-    return signatures
+        )
+        found.update(signature.id for signature in fresh)
+    return [signature for signature in signatures if signature.id in found]

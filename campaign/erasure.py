@@ -51,8 +51,10 @@ def signature_for_token(session: Session, token: str) -> Signature | None:
 
 def erase(session: Session, signature: Signature) -> None:
     """Delete a signature and everything that points to its owner; the count follows."""
-    # Its status as it stands now, not as this request first read it.
-    counting.lock_for_change(session, [signature])
+    # Its status as it stands now, not as this request first read it; gone already if a
+    # second request (or the purge) erased it first.
+    if not counting.lock_for_change(session, [signature]):
+        return
     if signature.status == SignatureStatus.CONFIRMED:
         counting.add(session, signature.campaign_id, -1)
     elif signature.status == SignatureStatus.INVALIDATED:
@@ -68,6 +70,8 @@ def erase_by_email(session: Session, address: str) -> int:
     """Erase every signature made with this address (in any spelling); returns how many."""
     key = email_key(address)
     found = list(session.scalars(select(Signature).where(Signature.email_key == key)))
+    # Every row first, then the counts: the order the purge takes its locks in, too.
+    found = counting.lock_for_change(session, found)
     for signature in found:
         erase(session, signature)
     return len(found)

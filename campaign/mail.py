@@ -11,7 +11,6 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g
-from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     from campaign.confirming import Notice
@@ -57,14 +56,20 @@ def send_now(notice: Notice) -> None:
     from campaign.extensions import db
 
     # This runs once the signature is committed, often while the answer is being made:
-    # a database or mail server that fails now costs the email, never the answer.
+    # whatever fails now (database, template, mail server) costs the email, never the
+    # answer. The signature is stored; the signer can ask for the email again.
     try:
         message = confirming.compose(db.session, notice)
-        if message is not None:
-            send(smtp_settings(current_app.config), message)
-    except (OSError, smtplib.SMTPException, SQLAlchemyError) as error:
-        # The signature is already stored; the signer can ask for the email again.
-        db.session.rollback()
+    except Exception as error:  # logged by type only: its text may hold the address
+        log.warning("mail not written: %s", type(error).__name__)
+        message = None
+    # Not a transaction left open on the database while the mail server answers.
+    db.session.close()
+    if message is None:
+        return
+    try:
+        send(smtp_settings(current_app.config), message)
+    except (OSError, smtplib.SMTPException) as error:
         log.warning("mail not sent: %s", type(error).__name__)
 
 

@@ -8,6 +8,7 @@ confirmation email is never dropped because the queue is down.
 from __future__ import annotations
 
 import logging
+import smtplib
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -63,22 +64,37 @@ def enqueue(queue_url: str, notice: Notice) -> None:
         mail.send_now(notice)
 
 
-def deliver(signature_id: int, repeated: bool) -> None:
+class NotSent(Exception):
+    """A queued email the mail server did not take; RQ tries it again later."""
+
+
+def deliver(signature_id: int | mail.Message, repeated: bool = False) -> None:
     """Compose and send one queued email in the worker; an error makes RQ retry."""
     from campaign.confirming import Notice, compose
     from campaign.extensions import db
 
-    # The worker's app context lasts as long as the worker: each job reads the signature
-    # afresh and gives its connection back. Links are built as in a request to the site
-    # (mail.absolute puts BASE_URL in front). The mail settings are the worker's own, so
-    # the SMTP password never travels through Redis, and neither does anyone's address.
+    if isinstance(signature_id, mail.Message):
+        # Queued by an earlier version, which wrote the email in the request.
+        message: mail.Message | None = signature_id
+    else:
+        # The worker's app context lasts as long as the worker: each job reads the
+        # signature afresh and gives its connection back before it talks to the mail
+        # server. Links are built as in a request to the site (mail.absolute puts BASE_URL
+        # in front). The mail settings are the worker's own, so the SMTP password never
+        # travels through Redis, and neither does anyone's address.
+        try:
+            with current_app.test_request_context():
+                message = compose(db.session, Notice(signature_id, repeated))
+        finally:
+            db.session.close()
+    if message is None:
+        return
     try:
-        with current_app.test_request_context():
-            message = compose(db.session, Notice(signature_id, repeated))
-    finally:
-        db.session.close()
-    if message is not None:
         mail.send(mail.smtp_settings(current_app.config), message)
+    except (OSError, smtplib.SMTPException) as error:
+        # RQ keeps a failed job's error in Redis; an SMTP error's text can name the
+        # recipient, so only its kind goes there.
+        raise NotSent(type(error).__name__) from None
 
 
 def work(queue_url: str, *, burst: bool = False) -> bool:

@@ -139,8 +139,6 @@ class Signature(Base):
             "status",
             "confirmed_at",
         ),
-        # The page's removals line counts by reason from this index alone.
-        Index("ix_signatures_campaign_status_reason", "campaign_id", "status", "invalid_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

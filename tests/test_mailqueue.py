@@ -234,3 +234,42 @@ def test_health_check_warns_when_the_queue_would_forget(app, client, tmp_path):
         assert report.json["mail_queue"] == "not durable"
     finally:
         volatile.stop()
+
+
+class _RefusingSMTP(_Collector):
+    """Refuses every recipient for good, as a server does for an unknown mailbox."""
+
+    async def handle_RCPT(self, server, smtp_session, envelope, address, rcpt_options) -> str:
+        return "550 5.1.1 No such user here"
+
+
+def test_a_failed_job_keeps_no_address_in_redis(app, client, private_redis, queue_url):
+    handler = _RefusingSMTP()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config["MAIL_PORT"] = controller.port
+        assert sign(client) == 303
+        run_worker(app, queue_url)
+    finally:
+        controller.stop()
+    failed = FailedJobRegistry(queue=mailqueue.queue(queue_url))
+    assert failed.count == 1
+    # Everything Redis holds now, the failed job's error included, names nobody.
+    redis = private_redis.client()
+    for key in redis.keys("*"):
+        kind = redis.type(key)
+        if kind == b"hash":
+            values = [
+                zlib.decompress(v) if k == b"data" else v for k, v in redis.hgetall(key).items()
+            ]
+        elif kind == b"string":
+            values = [redis.get(key)]
+        elif kind == b"stream":
+            values = [str(redis.xrange(key)).encode()]
+        else:
+            continue
+        for value in values:
+            assert b"aigerim" not in value, key
+    (job_id,) = failed.get_job_ids()
+    assert "NotSent" in mailqueue.queue(queue_url).fetch_job(job_id).latest_result().exc_string

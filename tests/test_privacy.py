@@ -242,3 +242,31 @@ def test_database_errors_do_not_print_the_values(app):
             assert ADDRESS not in str(error)
         else:
             raise AssertionError("the statement should fail")
+
+
+def test_a_signature_withdrawn_twice_at_once_leaves_the_counts_once(app, session):
+    # Two withdrawal requests (two clicks, two devices) both read the signature before
+    # either erases it; the second finds it gone and changes no count.
+    from sqlalchemy.orm import Session
+
+    from campaign import erasure, moderation
+    from campaign.extensions import db
+
+    campaign = session.get(Campaign, 1)
+    counted = make_signature(session, campaign, email="counted@example.org")
+    removed = make_signature(session, campaign, email="removed@example.org")
+    kept = make_signature(session, campaign, email="kept@example.org")
+    moderation.invalidate(session, None, removed, moderation.InvalidReason.FAKE)
+    moderation.invalidate(session, None, kept, moderation.InvalidReason.FAKE)
+    session.commit()
+    with Session(db.engine, expire_on_commit=False) as first, Session(db.engine) as second:
+        stale = [second.get(Signature, s.id) for s in (counted, removed)]
+        for signature_id in (counted.id, removed.id):
+            erasure.erase(first, first.get(Signature, signature_id))
+        first.commit()
+        for signature in stale:
+            erasure.erase(second, signature)
+        second.commit()
+    session.expire_all()
+    assert counting.confirmed_count(session, 1) == 0
+    assert counting.removed_by_reason(session, 1) == [("fake", 1)]

@@ -417,3 +417,13 @@ def test_a_failure_while_writing_the_email_after_commit_keeps_the_signature(
     assert response.status_code == 303
     assert smtp.messages == []
     assert [s.email for s in signatures(app)] == ["aigerim@example.org"]
+
+
+def test_a_form_without_any_country_says_so_once(client):
+    page = client.get(CAMPAIGN)
+    data = sign_form(csrf_token=csrf_token(page.get_data(as_text=True)))
+    del data["country"]
+    response = client.post(CAMPAIGN, data=data)
+    assert response.status_code == 400
+    errors = re.search(r'<ul class="errors" id="country-error">(.*?)</ul>', response.text, re.S)
+    assert errors.group(1).count("Please choose your country.") == 1

@@ -75,7 +75,7 @@ class _Recipient:
         return True
 
 
-class ExportForm(_Recipient, FlaskForm):
+class ExportForm(_Recipient, TranslatedForm):
     """A list of signatures as CSV or XLSX, with its filters."""
 
     format = RadioField(
@@ -146,7 +146,7 @@ class _Cutoff:
             raise ValidationError(_l("The cutoff cannot be in the future."))
 
 
-class PackForm(_Recipient, _Cutoff, FlaskForm):
+class PackForm(_Recipient, _Cutoff, TranslatedForm):
     """A PDF pack for one embassy or body, or a zip with one pack per embassy."""
 
     language = SelectField(_l("Language of the letter"), choices=language_choices)
@@ -158,7 +158,7 @@ class PackForm(_Recipient, _Cutoff, FlaskForm):
         return self.check_recipient(required=True) and valid
 
 
-class DeliveryForm(_Recipient, _Cutoff, FlaskForm):
+class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
     """What was handed to whom, when and how; the rows are read again when recorded."""
 
     delivered_on = DateField(

@@ -78,7 +78,8 @@ class CountryField(SelectField):
     def pre_validate(self, form: FlaskForm) -> None:
         # The list's options are the blank placeholder and every code (_country_choices);
         # walking 250 options for each submission cost more than the rest of the form.
-        if self.data != "" and self.data not in countries.codes():
+        # No choice at all is for InputRequired and validate_country to say, once.
+        if self.data and self.data not in countries.codes():
             raise ValidationError(_l("Please choose your country."))
 
 
