@@ -46,19 +46,24 @@ def enqueue(queue_url: str, notice: Notice) -> None:
     """Hand ``notice`` to the queue, or send its email inline when the queue cannot take it."""
     intervals = list(current_app.config["MAIL_QUEUE_RETRY_INTERVALS"])
     try:
-        queue(queue_url).enqueue(
-            deliver,
-            notice.signature_id,
-            notice.repeated,
-            retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
-            # A job's description is stored in Redis and shown by rq's tools; the default
-            # one would spell out the call.
-            description="campaign email",
-            # Nothing to keep after a send; a job that failed for good is kept as long as
-            # its confirmation link would have stayed valid, then forgotten.
-            result_ttl=0,
-            failure_ttl=int(current_app.config["CONFIRM_MAX_AGE"]),
-        )
+        # One transaction and one round trip: on its own, RQ sends the queue's name and
+        # the job in two.
+        with connection(queue_url).pipeline() as pipe:
+            queue(queue_url).enqueue(
+                deliver,
+                notice.signature_id,
+                notice.repeated,
+                retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+                # A job's description is stored in Redis and shown by rq's tools; the default
+                # one would spell out the call.
+                description="campaign email",
+                # Nothing to keep after a send; a job that failed for good is kept as long as
+                # its confirmation link would have stayed valid, then forgotten.
+                result_ttl=0,
+                failure_ttl=int(current_app.config["CONFIRM_MAX_AGE"]),
+                pipeline=pipe,
+            )
+            pipe.execute()
     except redis.RedisError as error:
         log.warning("mail queue unreachable (%s); sending inline", type(error).__name__)
         mail.send_now(notice)
