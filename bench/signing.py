@@ -7,6 +7,7 @@ For each database it makes a scratch database and a private Redis and starts, si
 and under the same gunicorn settings (gunicorn.conf.py):
 
 * the bare baseline, a WSGI app doing one INSERT per request (bench/baseline.py);
+* the same as a Flask view (bench/flask_baseline.py), to show what Flask itself costs;
 * the app as deployed by default, reached directly;
 * the app in surge mode behind nginx with README's cache settings, so the campaign and
   thank-you pages mostly come from nginx's cache.
@@ -43,18 +44,31 @@ def stored_signatures(url: str) -> int:
 def measure(backend: str, duration: int, rounds: int, connections: int) -> list[list[str]]:
     """Rows of the table for ``backend``: the baseline, the app, the app in surge mode."""
     sign, get = harness.BENCH / "sign.lua", harness.BENCH / "get.lua"
-    runs: dict[str, list[dict[str, float]]] = {"baseline": [], "app": [], "surge": []}
+    runs: dict[str, list[dict[str, float]]] = {
+        "baseline": [],
+        "flask": [],
+        "app": [],
+        "surge": [],
+    }
     with harness.scratch_database(backend) as url, harness.private_redis() as redis_url:
         harness.create_baseline_table(url)
         env = {**harness.app_environment(url, redis_url), "BENCH_DATABASE_URL": url}
         surge_env = {**env, "CAMPAIGN_SURGE_MODE": "true", "CAMPAIGN_TRUSTED_PROXIES": "1"}
         with (
             harness.gunicorn(env, harness.BENCH / "baseline.conf.py") as bare,
+            harness.gunicorn(
+                env, harness.BENCH / "baseline.conf.py", app="bench.flask_baseline:app"
+            ) as flask_bare,
             harness.gunicorn(env, harness.ROOT / "gunicorn.conf.py") as app,
             harness.gunicorn(surge_env, harness.ROOT / "gunicorn.conf.py") as surge_app,
             harness.nginx(surge_app) as surge,
         ):
-            targets = {"baseline": (get, bare + "/"), "app": (sign, app), "surge": (sign, surge)}
+            targets = {
+                "baseline": (get, bare + "/"),
+                "flask": (get, flask_bare + "/"),
+                "app": (sign, app),
+                "surge": (sign, surge),
+            }
             for name, (script, url_) in targets.items():
                 harness.wrk(
                     script,
@@ -94,6 +108,18 @@ def measure(backend: str, duration: int, rounds: int, connections: int) -> list[
             str(int(sum(r["errors"] for r in runs["baseline"]))),
         ]
     ]
+    flask_rows = per_second("flask", "requests")
+    table.append(
+        [
+            backend,
+            "the same INSERT as a Flask view",
+            f"{flask_rows:.0f} rows",
+            f"{flask_rows:.0f}",
+            f"{median('flask', 'p50_ms'):.1f} / {median('flask', 'p99_ms'):.1f}",
+            f"{flask_rows / rows_per_second:.0%}",
+            str(int(sum(r["errors"] for r in runs["flask"]))),
+        ]
+    )
     for name, label in (("app", "app, whole visit"), ("surge", "app in surge mode behind nginx")):
         signed = per_second(name, "stored")
         failures = sum(r["errors"] + r["failures"] for r in runs[name])
