@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
+from unittest import mock
 
 import harness
 
@@ -44,16 +45,11 @@ def measure(backend: str, surge: bool, count: int) -> list[float]:
         env = harness.app_environment(url, redis_url)
         if surge:
             env["CAMPAIGN_SURGE_MODE"] = "true"
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
-        try:
+        # The app reads its settings from the environment, as deployed.
+        with mock.patch.dict(os.environ, env, clear=True):
             from campaign import create_app
 
             app = create_app()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         client = app.test_client()
         headers = {"Cookie": "lang=en", "Sec-Fetch-Site": "same-origin"}
         page = client.get(CAMPAIGN, headers=headers).get_data(as_text=True)

@@ -53,17 +53,8 @@ def erase(session: Session, signature: Signature) -> None:
     """Delete a signature and everything that points to its owner; the count follows."""
     # Its status as it stands now, not as this request first read it; gone already if a
     # second request (or the purge) erased it first.
-    if not counting.lock_for_change(session, [signature]):
-        return
-    if signature.status == SignatureStatus.CONFIRMED:
-        counting.add(session, signature.campaign_id, -1)
-    elif signature.status == SignatureStatus.INVALIDATED:
-        counting.add_removed(
-            session, signature.campaign_id, Counter({signature.invalid_reason: -1})
-        )
-    session.execute(delete(ShareLink).where(ShareLink.signature_id == signature.id))
-    session.delete(signature)
-    session.flush()
+    for locked in counting.lock_for_change(session, [signature]):
+        _erase_locked(session, locked)
 
 
 def erase_by_email(session: Session, address: str) -> int:
@@ -73,8 +64,21 @@ def erase_by_email(session: Session, address: str) -> int:
     # Every row first, then the counts: the order the purge takes its locks in, too.
     found = counting.lock_for_change(session, found)
     for signature in found:
-        erase(session, signature)
+        _erase_locked(session, signature)
     return len(found)
+
+
+def _erase_locked(session: Session, signature: Signature) -> None:
+    """Delete a signature that lock_for_change has just re-read and locked; fix the counts."""
+    if signature.status == SignatureStatus.CONFIRMED:
+        counting.add(session, signature.campaign_id, -1)
+    elif signature.status == SignatureStatus.INVALIDATED:
+        counting.add_removed(
+            session, signature.campaign_id, Counter({signature.invalid_reason: -1})
+        )
+    session.execute(delete(ShareLink).where(ShareLink.signature_id == signature.id))
+    session.delete(signature)
+    session.flush()
 
 
 def purge_pending(session: Session, older_than: timedelta) -> int:
