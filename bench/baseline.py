@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 
+from campaign import SQLITE_PRAGMAS
+
 # Read from the environment here because this is not the app: it has no configuration.
 URL = os.environ["BENCH_DATABASE_URL"]
 ROW = "x" * 300  # about the size of a signature row
@@ -23,13 +25,7 @@ if URL.startswith("sqlite"):
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         # The app's own SQLite settings (campaign/__init__.py), durability included.
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "secure_delete=ON",
-            "busy_timeout=10000",
-        ):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -112,6 +112,17 @@ def _commit_at_the_edge(app: Flask, db: Any) -> None:
         return response
 
 
+# Every SQLite connection's settings: a write-ahead log synced on every commit, foreign
+# keys enforced, erased rows overwritten, and writers that wait for each other.
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    "secure_delete=ON",
+    "busy_timeout=10000",
+)
+
+
 def _sqlite_durability(app: Flask, db: Any) -> None:
     """WAL with full sync on SQLite: an acknowledged signature survives a crash."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -121,11 +132,8 @@ def _sqlite_durability(app: Flask, db: Any) -> None:
     @event.listens_for(app.extensions["database"], "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
 

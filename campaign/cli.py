@@ -102,10 +102,7 @@ def campaign_group() -> None:
 def _set_paused(slug: str, paused: bool) -> None:
     from campaign import campaigns
 
-    campaign = campaigns.by_slug(db.session, slug)
-    if campaign is None:
-        raise click.ClickException(f"No campaign {slug!r}.")
-    campaigns.set_signing_paused(db.session, campaign, paused)
+    campaigns.set_signing_paused(db.session, _campaign_or_fail(slug), paused)
     db.session.commit()
 
 
@@ -143,7 +140,8 @@ export_group = AppGroup(
 )
 
 
-def _export_campaign(slug: str):
+def _campaign_or_fail(slug: str):
+    """The campaign at ``slug``; the command fails, saying so, when there is none."""
     from campaign import campaigns
 
     campaign = campaigns.by_slug(db.session, slug)
@@ -239,7 +237,7 @@ def export_signatures_command(
     with force_locale(language):
         try:
             download = downloads.signature_list(
-                db.session, _export_campaign(slug), request, None, via="command line"
+                db.session, _campaign_or_fail(slug), request, None, via="command line"
             )
         except downloads.RequestError as error:
             raise click.ClickException(str(error)) from error
@@ -284,7 +282,9 @@ def export_pack_command(
         new_only=new_only,
         cutoff=moment,
     )
-    download = downloads.pack(db.session, _export_campaign(slug), request, None, via="command line")
+    download = downloads.pack(
+        db.session, _campaign_or_fail(slug), request, None, via="command line"
+    )
     _write_download(download, output)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, insert, or_, select
+from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from campaign import audit, exports
@@ -44,11 +44,6 @@ class Recipient:
     def label(self) -> str:
         """How the recipient is named on pages and in packs."""
         return self.embassy.name if self.embassy is not None else self.body
-
-    @property
-    def is_embassy(self) -> bool:
-        """True for an embassy, whose lists leave out signers who asked for it."""
-        return self.embassy is not None
 
 
 def embassy_by_key(session: Session, key: str) -> Embassy | None:
@@ -308,12 +303,8 @@ def _waiting_per_embassy(session: Session, campaign_id: int) -> dict[int, tuple[
         .group_by(Delivery.embassy_id)
         .subquery()
     )
-    handed_over = exists().where(
-        DeliveredSignature.signature_id == Signature.id,
-        DeliveredSignature.delivery_id == Delivery.id,
-        Delivery.embassy_id == EmbassyCountry.embassy_id,
-        Delivery.campaign_id == campaign_id,
-    )
+    # Handed over to the embassy of the row's country (correlated with the query below).
+    handed_over = exports.delivered_to(campaign_id, EmbassyCountry.embassy_id, "")
     query = (
         select(
             EmbassyCountry.embassy_id,

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, case, exists, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, case, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from campaign.models import DeliveredSignature, Delivery, Signature, SignatureStatus
@@ -94,8 +94,11 @@ class Selection:
         return query
 
 
-def delivered_to(campaign_id: int, embassy_id: int | None, body: str) -> Any:
-    """True for a signature (of the enclosing query) already handed to this recipient."""
+def delivered_to(campaign_id: int, embassy_id: int | ColumnElement[int] | None, body: str) -> Any:
+    """True for a signature (of the enclosing query) already handed to this recipient.
+
+    ``embassy_id`` may be a column of the enclosing query, for one embassy per row.
+    """
     recipient = (
         Delivery.embassy_id == embassy_id
         if embassy_id is not None

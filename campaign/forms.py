@@ -1,4 +1,4 @@
-"""The base of every form: WTForms' own messages in the reader's language."""
+"""What every form shares: WTForms' own messages in the reader's language, and filters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from babel import support
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
+
+
+def strip(value: str | None) -> str | None:
+    """A field filter: the text without surrounding spaces (other values as they are)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 @cache

@@ -104,7 +104,7 @@ class Selection:
         query = select(Signature).where(Signature.campaign_id == campaign_id)
         if self.domain:
             query = query.where(
-                func.lower(Signature.email).like("%@" + _escape_like(self.domain.lower()), "\\")
+                func.lower(Signature.email).endswith("@" + self.domain.lower(), autoescape=True)
             )
         if self.client_key:
             query = query.where(Signature.client_key.startswith(self.client_key, autoescape=True))
@@ -115,19 +115,15 @@ class Selection:
         if self.status:
             query = query.where(Signature.status == self.status)
         if self.search:
-            term = "%" + _escape_like(self.search.lower()) + "%"
+            term = self.search.lower()
             query = query.where(
                 or_(
-                    func.lower(Signature.name).like(term, "\\"),
-                    func.lower(Signature.email).like(term, "\\"),
-                    func.lower(Signature.receipt).like(term, "\\"),
+                    func.lower(Signature.name).contains(term, autoescape=True),
+                    func.lower(Signature.email).contains(term, autoescape=True),
+                    func.lower(Signature.receipt).contains(term, autoescape=True),
                 )
             )
         return query
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from campaign import countries, deliveries
 from campaign.deliveries import parse_cutoff
-from campaign.forms import TranslatedForm
+from campaign.forms import TranslatedForm, strip
 from campaign.models import Embassy, utcnow
 from campaign.organisers.forms import SENSIBLE_DATES
 
 EVERY_EMBASSY = "*"
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _no_address(form: FlaskForm, field: StringField) -> None:
@@ -50,7 +46,7 @@ class _Recipient:
     embassy = SelectField(_l("Embassy"), validators=[Optional()], validate_choice=True)
     body = StringField(
         _l("Or a named body (e.g. ITUC)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=200), _no_address],
     )
 
@@ -131,7 +127,7 @@ class _Cutoff:
 
     cutoff = StringField(
         _l("Signatures confirmed up to (UTC, as printed in the manifest)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=40)],
     )
 
@@ -167,7 +163,7 @@ class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
     )
     method = StringField(
         _l("How (by hand, by post, by email…)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=64)],
     )
     export_format = SelectField(
@@ -191,7 +187,7 @@ class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
             Regexp(r"^[0-9a-f]{64}$", message=_l("A SHA-256 hash is 64 hexadecimal digits.")),
         ],
     )
-    notes = TextAreaField(_l("Notes"), filters=[_strip], validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField(_l("Notes"), filters=[strip], validators=[Optional(), Length(max=2000)])
 
     def validate_delivered_on(self, field: DateField) -> None:
         """A delivery is recorded once it happened."""

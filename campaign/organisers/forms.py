@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from campaign.forms import TranslatedForm
+from campaign.forms import TranslatedForm, strip
 from campaign.moderation import InvalidReason, RestoreReason
 
 
@@ -52,16 +52,12 @@ def page_number(field: IntegerField) -> int:
     return value if isinstance(value, int) and 1 <= value <= LAST_PAGE else 1
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class LoginForm(TranslatedForm):
     """Address and password, the first step of signing in."""
 
     email = StringField(
         _l("Email address"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("Please enter your email address.")), Length(max=320)],
     )
     password = PasswordField(
@@ -139,7 +135,7 @@ class SignatureFilterForm(TranslatedForm):
     )
     address = StringField(
         _l("Address hash"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Optional(),
             Regexp(r"^[0-9a-f]{8,32}$", message=_l("Please enter an address hash.")),
@@ -154,7 +150,7 @@ class SignatureFilterForm(TranslatedForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     search = StringField(
         _l("Name, email or receipt contains"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=200)],
     )
     page = IntegerField(validators=[Optional()], default=1)

@@ -24,7 +24,7 @@ from wtforms.widgets import Select
 
 from campaign import countries
 from campaign.deliveries import normalise_receipt
-from campaign.forms import TranslatedForm
+from campaign.forms import TranslatedForm, strip
 from campaign.models import Display
 from campaign.signing import clean_text
 
@@ -92,16 +92,12 @@ def _country_choices(locale: str) -> tuple[SelectChoice, ...]:
     )
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class SignForm(TranslatedForm):
     """The signature form."""
 
     name = StringField(
         _l("Full name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please enter your name.")),
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
@@ -110,7 +106,7 @@ class SignForm(TranslatedForm):
     )
     email = StringField(
         _l("Email"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please enter your email address.")),
             Length(max=254, message=_l("Please use at most %(max)d characters.")),
@@ -124,17 +120,17 @@ class SignForm(TranslatedForm):
     )
     city = StringField(
         _l("City (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=100, message=_l("Please use at most %(max)d characters."))],
     )
     organisation = StringField(
         _l("Organisation or trade union (optional)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=150, message=_l("Please use at most %(max)d characters."))],
     )
     comment = TextAreaField(
         _l("Comment (optional, shown publicly after moderation)"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Length(max=500, message=_l("Please use at most %(max)d characters."))],
     )
     display = RadioField(
@@ -177,7 +173,7 @@ class ResendForm(TranslatedForm):
 
     email = StringField(
         _l("Email"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please enter your email address.")),
             Length(max=254, message=_l("Please use at most %(max)d characters.")),
@@ -197,7 +193,7 @@ class LinkForm(TranslatedForm):
 
     label = StringField(
         _l("Name of your group, branch or network"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please give the link a name.")),
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
@@ -215,7 +211,7 @@ class ReceiptForm(TranslatedForm):
 
     receipt = StringField(
         _l("Receipt code"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please enter your receipt code.")),
             Length(max=40, message=_l("Please use at most %(max)d characters.")),

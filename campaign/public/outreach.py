@@ -20,10 +20,10 @@ from campaign import (
     qrcodes,
     sharing,
 )
-from campaign.extensions import csrf, db, limiter
+from campaign.extensions import csrf, db
 from campaign.models import Campaign, ShareLink
 from campaign.public.forms import LinkForm
-from campaign.public.views import bp
+from campaign.public.views import bp, post_limit
 
 _QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -64,7 +64,7 @@ def short_link(code: str) -> Response:
 
 @bp.route("/<lang:lang>/<slug>/links", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@limiter.limit(lambda: current_app.config["RATELIMIT_LINKS"], methods=["POST"], scope="links")
+@post_limit("LINKS")
 def new_link(slug: str) -> Response | tuple[str, int] | str:
     """A public form that makes a named share link for a group or union branch."""
     campaign = campaigns.by_slug_or_404(db.session, slug)

@@ -37,8 +37,8 @@ from campaign.public.forms import ConfirmForm, ReceiptForm, ResendForm, SignForm
 bp = Blueprint("public", __name__)
 
 
-def _limit(name: str):
-    """The rate limit configured under RATELIMIT_<name>."""
+def post_limit(name: str):
+    """The rate limit on POSTs configured under RATELIMIT_<name>, counted for it alone."""
     return limiter.limit(
         lambda: current_app.config[f"RATELIMIT_{name}"],
         methods=["POST"],
@@ -96,7 +96,7 @@ def home() -> Response:
 
 @bp.route("/<lang:lang>/<slug>/", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@_limit("SIGN")
+@post_limit("SIGN")
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -180,7 +180,7 @@ def thanks(slug: str) -> Response:
 
 @bp.route("/<lang:lang>/<slug>/resend", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@_limit("RESEND")
+@post_limit("RESEND")
 def resend(slug: str):
     """Ask for the confirmation email again; the answer never says whether one was sent."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -208,7 +208,7 @@ def resend(slug: str):
 
 @bp.route("/<lang:lang>/<slug>/receipt", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@_limit("RECEIPT")
+@post_limit("RECEIPT")
 def receipt(slug: str):
     """Look up a receipt code: only whether, to whom and when it was in a delivered pack."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -225,7 +225,7 @@ def receipt(slug: str):
 
 @bp.route("/<lang:lang>/confirm", methods=["GET", "POST"])
 @csrf.exempt  # checked by the form below, after the rate limit has counted the attempt
-@_limit("CONFIRM")
+@post_limit("CONFIRM")
 def confirm():
     """Show the confirmation button (GET); confirm the signature (POST)."""
     form = ConfirmForm()
@@ -258,7 +258,7 @@ def confirm():
 
 @bp.route("/<lang:lang>/withdraw", methods=["GET", "POST"])
 @csrf.exempt  # checked by the form below, after the rate limit has counted the attempt
-@_limit("CONFIRM")
+@post_limit("CONFIRM")
 def withdraw():
     """Ask (GET) and then withdraw a signature and erase its data (POST)."""
     form = ConfirmForm()
