@@ -352,6 +352,34 @@ def test_resend_answers_before_it_looks_the_address_up(app, client, smtp):
     assert [s.emails_sent for s in signatures(app)] == [2]
 
 
+def test_signing_answers_before_any_email_is_written_signed_before_or_not(app, client, smtp):
+    # Whether an address had signed decides whether an email is owed (the cap, an
+    # invalidated signature); the answer goes out, with the signature stored, before that.
+    from flask.testing import FlaskClient
+
+    app.config["MAX_EMAILS_PER_SIGNATURE"] = 2
+    sign(client)
+    assert len(smtp.messages) == 1
+    raw = FlaskClient(app, app.response_class, use_cookies=True)
+    answers = [sign(raw), sign(raw), sign(raw, email="nurlan@example.org")]
+    assert [a.status_code for a in answers] == [303, 303, 303]
+    assert len({a.location for a in answers}) == 1
+    assert len(smtp.messages) == 1
+    stored = {s.email: s.emails_sent for s in signatures(app)}
+    assert stored == {"aigerim@example.org": 1, "nurlan@example.org": 1}
+    for answer in answers:
+        answer.close()
+    # The second repeat found the cap reached: one email again, and the new signer's first.
+    assert sorted(m["To"] for m in smtp.messages[1:]) == [
+        "aigerim@example.org",
+        "nurlan@example.org",
+    ]
+    assert {s.email: s.emails_sent for s in signatures(app)} == {
+        "aigerim@example.org": 2,
+        "nurlan@example.org": 1,
+    }
+
+
 def test_a_signature_invalidated_while_pending_cannot_be_confirmed(app, client, smtp):
     sign(client)
     link = confirm_link(smtp.messages[0])

@@ -132,12 +132,19 @@ def campaign(slug: str) -> Response | str:
             client_key=client_key(),
         ),
     )
-    confirming.notify(
-        db.session, outcome.signature_id, repeated=not outcome.created, counted=outcome.created
-    )
+
+    def send_what_it_calls_for() -> None:
+        confirming.notify(
+            db.session, outcome.signature_id, repeated=not outcome.created, counted=outcome.created
+        )
+
     # The same answer whether or not the address had signed before; the country is the one
     # just typed in, so the thank-you page can point to its embassy without a look-up.
-    return redirect(url_for(".thanks", slug=slug, country=form.country.data), code=303)
+    answer = redirect(url_for(".thanks", slug=slug, country=form.country.data), code=303)
+    # The signature is committed before the answer goes out; the email follows it. Whether
+    # the address had signed decides whether an email is owed (the cap, an invalidated
+    # signature), so sending or queueing it before answering would let the timing tell.
+    return afterwards.run_after(answer, send_what_it_calls_for)
 
 
 def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Response:
