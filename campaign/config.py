@@ -78,6 +78,10 @@ class Defaults:
     # accepted for two windows, so a form stays valid for at least that long.
     SURGE_TOKEN_WINDOW = 3 * 3600
 
+    # A share link's private page shows no number below this: a link given to one person
+    # must not tell whether that person signed.
+    SHARE_STATS_SMALLEST = 5
+
     # Absolute address of the site, used in emails and share links.
     BASE_URL = "http://127.0.0.1:5000"
 

@@ -88,8 +88,8 @@ def selection_for(
 ) -> exports.Selection:
     """The signatures a list for ``recipient`` holds.
 
-    An embassy gets the signers of the countries it is accredited to, without those who
-    asked to be left out of embassy lists; a body gets every signer. ``new_only`` keeps
+    An embassy gets the signers of the countries it is accredited to, a body every signer;
+    neither gets those who asked to be left out of the lists handed over. ``new_only`` keeps
     what was confirmed after the cutoff of the last delivery to the same recipient, and
     whatever listable signature that recipient was never handed.
     """
@@ -102,7 +102,8 @@ def selection_for(
     if recipient.embassy is not None:
         codes = tuple(sorted(c.country for c in recipient.embassy.countries))
         return exports.Selection(campaign_id, countries=codes, omit_excluded=True, **scope)
-    return exports.Selection(campaign_id, **scope)
+    # A body is named in free text and may be anyone: it honours the opt-out as an embassy does.
+    return exports.Selection(campaign_id, omit_excluded=True, **scope)
 
 
 def cutoff_now() -> datetime:

@@ -115,7 +115,7 @@ def list_selection(session: Session, campaign: Campaign, request: ListRequest) -
         countries=(request.country,) if request.country else None,
         since=_start(request.since),
         until=_end(request.until),
-        # A list without a recipient may end up anywhere: it honours the embassy opt-out.
+        # A list without a recipient may end up anywhere: it honours the opt-out too.
         omit_excluded=request.for_delivery,
     )
 

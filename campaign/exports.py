@@ -287,7 +287,7 @@ def organiser_layout(with_emails: bool) -> Layout:
         _l("City"),
         _l("Organisation"),
         _l("Name shown"),
-        _l("Left out of embassy lists"),
+        _l("Left out of handed-over lists"),
         _l("Source"),
         _l("Signed at (UTC)"),
         _l("Confirmed at (UTC)"),

@@ -4,7 +4,7 @@ Checking writes nothing: it reads the file, validates every row and finds duplic
 (an address already used, or the same name and city when there is no address). Importing
 checks again, in the same transaction, and stores the rows that passed as confirmed
 signatures with source "paper". Paper signers are never shown by name on the site or in
-the embassy lists: nobody asked them how their name may appear.
+the lists handed over: nobody asked them how their name may appear.
 """
 
 from __future__ import annotations

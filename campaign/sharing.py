@@ -76,28 +76,45 @@ def by_stats_key(session: Session, key: str) -> ShareLink | None:
 
 @dataclass(frozen=True)
 class LinkStats:
-    """Confirmed signatures a link brought: in all, per day and per country. Nothing personal."""
+    """Confirmed signatures a link brought: in all, per day and per country. Nothing personal.
 
-    total: int
+    Small numbers are held back, so that a link given to one person cannot tell whether
+    that person signed: ``total`` is None while it is below ``smallest``, and a day or a
+    country with fewer than ``smallest`` signatures shows only within ``other_days`` or
+    ``other_countries``, which never say which days or countries they hold.
+    """
+
+    smallest: int
+    total: int | None
     by_day: list[tuple[date, int]]
+    other_days: int
     by_country: list[tuple[str, int]]
+    other_countries: int
 
 
-def stats(session: Session, link: ShareLink) -> LinkStats:
-    """What ``link`` brought in, counting confirmed signatures only."""
+def stats(session: Session, link: ShareLink, smallest: int) -> LinkStats:
+    """What ``link`` brought in, counting confirmed signatures only, small numbers held back."""
     rows = session.execute(
         select(Signature.country, Signature.confirmed_at).where(
             Signature.share_link_id == link.id,
             Signature.status == SignatureStatus.CONFIRMED,
         )
     ).all()
+    if len(rows) < smallest:
+        return LinkStats(smallest, None, [], 0, [], 0)
     # Days are grouped here rather than in SQL so both databases agree on UTC dates.
     days = Counter(_utc_day(confirmed_at) for _country, confirmed_at in rows if confirmed_at)
     countries = Counter(country for country, _confirmed_at in rows)
+    by_day = sorted(((d, n) for d, n in days.items() if n >= smallest), reverse=True)
+    shown = ((c, n) for c, n in countries.items() if n >= smallest)
+    by_country = sorted(shown, key=lambda item: (-item[1], item[0]))
     return LinkStats(
+        smallest=smallest,
         total=len(rows),
-        by_day=sorted(days.items(), reverse=True),
-        by_country=sorted(countries.items(), key=lambda item: (-item[1], item[0])),
+        by_day=by_day,
+        other_days=len(rows) - sum(n for _day, n in by_day),
+        by_country=by_country,
+        other_countries=len(rows) - sum(n for _country, n in by_country),
     )
 
 

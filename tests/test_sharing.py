@@ -68,7 +68,7 @@ def test_named_link_end_to_end_counts_only_confirmed_signatures(app, client, smt
     stats_path, short = make_named_link(client)
     stats_page = client.get(stats_path).get_data(as_text=True)
     assert "Unite North West" in stats_page
-    assert "brought 0 confirmed signatures" in stats_page
+    assert "brought fewer than 5 confirmed signatures so far" in stats_page
 
     followed = client.get(short)
     assert followed.status_code == 302
@@ -86,18 +86,37 @@ def test_named_link_end_to_end_counts_only_confirmed_signatures(app, client, smt
     assert len(smtp.messages) == 4
 
     # Nothing counts before confirmation.
-    assert "brought 0 confirmed signatures" in client.get(stats_path).get_data(as_text=True)
+    before = client.get(stats_path).get_data(as_text=True)
+    assert "brought fewer than 5 confirmed signatures so far" in before
 
     for message in smtp.messages:
         if message["To"] != "three@example.org":
             confirm(client, message)
-
+    # Two confirmed through the link: too few to show, or the link's maker could tell
+    # whether the one person they gave it to signed.
     page = client.get(stats_path).get_data(as_text=True)
-    assert "brought 2 confirmed signatures" in page
+    assert page.count("<td>") == 0
+    assert "brought fewer than 5 confirmed signatures so far" in page
+    assert "Austria" not in page
+
+    for number in range(3):
+        sign_via(client, short, email=f"more{number}@example.org", country="AT")
+        confirm(client, smtp.messages[-1])
+    page = client.get(stats_path).get_data(as_text=True)
+    assert "brought 5 confirmed signatures" in page
     today = format_date(datetime.now(UTC).date(), "medium", locale="en")
-    assert re.search(rf"<td>{re.escape(today)}</td><td>2</td>", page)
-    assert re.search(r"<td>Austria</td><td>2</td>", page)
+    assert re.search(rf"<td>{re.escape(today)}</td><td>5</td>", page)
+    assert re.search(r"<td>Austria</td><td>5</td>", page)
+    assert "Other countries" not in page
     assert "Brazil" not in page  # three@ never confirmed
+
+    confirm(client, next(m for m in smtp.messages if m["To"] == "three@example.org"))
+    page = client.get(stats_path).get_data(as_text=True)
+    assert "brought 6 confirmed signatures" in page
+    assert re.search(r"<td>Austria</td><td>5</td>", page)
+    # One signer from Brazil: counted among the other countries, never named.
+    assert "Brazil" not in page
+    assert re.search(r"<td>Other countries</td><td>1</td>", page)
 
     from campaign.extensions import db
 
@@ -106,7 +125,14 @@ def test_named_link_end_to_end_counts_only_confirmed_signatures(app, client, smt
         credited = db.session.scalars(
             select(Signature.email).where(Signature.share_link_id == link.id)
         ).all()
-        assert sorted(credited) == ["one@example.org", "three@example.org", "two@example.org"]
+        assert sorted(credited) == [
+            "more0@example.org",
+            "more1@example.org",
+            "more2@example.org",
+            "one@example.org",
+            "three@example.org",
+            "two@example.org",
+        ]
 
 
 def test_stats_page_shows_nothing_personal(app, client, smtp):
@@ -122,6 +148,8 @@ def test_stats_page_shows_nothing_personal(app, client, smtp):
         display="full",
     )
     confirm(client, smtp.messages[-1])
+    # Shown from the first signature on, to see that even then nothing personal is.
+    app.config["SHARE_STATS_SMALLEST"] = 1
     response = client.get(stats_path)
     page = response.get_data(as_text=True)
     assert "brought 1 confirmed signature" in page
@@ -163,6 +191,7 @@ def test_every_signer_gets_a_personal_link_on_confirming(app, client, smtp):
     other = sign_via(client, short.group(1), email="friend@example.org")
     assert other.status_code == 303
     confirm(client, smtp.messages[-1])
+    app.config["SHARE_STATS_SMALLEST"] = 1
     page = client.get(stats.group(1)).get_data(as_text=True)
     assert "Your personal share link" in page
     assert "brought 1 confirmed signature" in page
@@ -225,10 +254,32 @@ def test_stats_counts_by_utc_day_and_country(app, session):
     old.confirmed_at = yesterday
     make_signature(session, campaign, share_code=link.code, confirmed=False, country="IT")
     session.flush()
-    stats = sharing.stats(session, link)
+    stats = sharing.stats(session, link, smallest=1)
     assert stats.total == 4
     assert stats.by_country == [("DE", 2), ("FR", 2)]
     assert stats.by_day == [(datetime.now(UTC).date(), 3), (yesterday.date(), 1)]
+    assert (stats.other_days, stats.other_countries) == (0, 0)
+
+
+def test_stats_hold_back_small_numbers(app, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    link = sharing.create_named(session, campaign, "One person")
+    for _ in range(3):
+        make_signature(session, campaign, share_code=link.code, country="DE")
+    session.flush()
+    hidden = sharing.stats(session, link, smallest=4)
+    assert (hidden.total, hidden.by_day, hidden.by_country) == (None, [], [])
+
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    make_signature(session, campaign, share_code=link.code, country="DE")
+    make_signature(session, campaign, share_code=link.code, country="KZ").confirmed_at = yesterday
+    session.flush()
+    shown = sharing.stats(session, link, smallest=4)
+    assert shown.total == 5
+    assert shown.by_day == [(datetime.now(UTC).date(), 4)]
+    assert shown.by_country == [("DE", 4)]
+    # The one from Kazakhstan, a day earlier, is in the remainders, which name no day or country.
+    assert (shown.other_days, shown.other_countries) == (1, 1)
 
 
 def test_leaderboard_ranks_links_by_confirmed_signatures(app, session):

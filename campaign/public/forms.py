@@ -146,7 +146,7 @@ class SignForm(TranslatedForm):
     exclude_from_delivery = BooleanField(
         _l(
             "Count my signature, but leave my name out of the lists "
-            "handed to Kazakhstan's embassies"
+            "handed to Kazakhstan's embassies and to other bodies"
         )
     )
     wants_updates = BooleanField(_l("Send me campaign updates"))

@@ -96,7 +96,7 @@ def link_stats() -> Response:
                 text=campaigns.text_for(campaign, g.lang),
                 link=link,
                 link_url=link_url(link),
-                stats=sharing.stats(db.session, link),
+                stats=sharing.stats(db.session, link, current_app.config["SHARE_STATS_SMALLEST"]),
                 embed_src=_embed_src(campaign, link.code),
             )
         )
