@@ -220,6 +220,10 @@ def app_environment(database_url: str, redis_url: str) -> dict[str, str]:
             # Every simulated signer comes from 127.0.0.1; the limiter still does its work.
             "CAMPAIGN_RATELIMIT_SIGN": "100000000 per minute",
             "CAMPAIGN_MAIL_QUEUE_URL": redis_url,
+            # Production requires a mail server; the queue takes every email, and no
+            # worker sends them, so nothing needs to listen there.
+            "CAMPAIGN_MAIL_SERVER": "127.0.0.1",
+            "CAMPAIGN_MAIL_PORT": "9",
             "CAMPAIGN_BASE_URL": "http://127.0.0.1",
         }
     )

@@ -204,7 +204,8 @@ def _template_helpers(app: Flask) -> None:
 
 _REDACTIONS = (
     (re.compile(r"\?[^\s\"]*"), "?…"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
+    # Every character an address's local part may hold (RFC 5322's atext and dots).
+    (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
     (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
     (
         re.compile(r"(?<![\w:])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})[0-9a-fA-F:]{2,39}"),

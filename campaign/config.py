@@ -56,7 +56,8 @@ class Defaults:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = 0
 
-    # Outgoing mail: printed to the console when MAIL_SERVER is empty.
+    # Outgoing mail: printed to the console when MAIL_SERVER is empty, which only
+    # development and tests allow.
     MAIL_SERVER = ""
     MAIL_PORT = 25
     MAIL_USERNAME = ""
@@ -173,6 +174,10 @@ def check(app: Flask) -> None:
     relaxed = app.config["DEVELOPMENT"] or app.testing or app.debug
     if not relaxed and app.config["SECRET_KEY"] in (None, "", UNSET_SECRET):
         raise RuntimeError("CAMPAIGN_SECRET_KEY must be set to a long random value in production.")
+    if not relaxed and not app.config["MAIL_SERVER"]:
+        # Without a mail server, emails are printed: signers' addresses and their
+        # confirmation links would end up in the server's log.
+        raise RuntimeError("CAMPAIGN_MAIL_SERVER must be set in production.")
     if (
         not relaxed
         and int(app.config["WORKERS"]) > 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -188,6 +189,14 @@ class _Collector:
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
+        """The messages, once there are ``count`` of them: a live server sends after answering."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} emails arrived"
+            time.sleep(0.01)
+        return self.messages
 
 
 def free_port() -> int:

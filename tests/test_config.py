@@ -10,7 +10,7 @@ from campaign import create_app, mail
 def test_environment_overrides_the_instance_file(tmp_path, monkeypatch):
     (tmp_path / "config.py").write_text(
         "SECRET_KEY = 'from-instance-file'\nBASE_URL = 'https://instance.example'\n"
-        "MAIL_PORT = 2525\n"
+        "MAIL_PORT = 2525\nMAIL_SERVER = 'smtp.instance.example'\n"
     )
     monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "from-environment")
     monkeypatch.setenv("CAMPAIGN_MAIL_PORT", "587")
@@ -25,7 +25,7 @@ def test_environment_overrides_the_instance_file(tmp_path, monkeypatch):
 
 
 def test_embedded_default_is_sqlite_in_the_instance_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CAMPAIGN_DEVELOPMENT", "1")
     app = create_app(instance_path=str(tmp_path))
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/campaign.sqlite3"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
@@ -37,6 +37,15 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
         create_app(instance_path=str(tmp_path))
 
 
+def test_production_refuses_to_start_without_a_mail_server(tmp_path, monkeypatch):
+    # Else every email, with its address and links, would be printed into the server's log.
+    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    with pytest.raises(RuntimeError, match="CAMPAIGN_MAIL_SERVER"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.setenv("CAMPAIGN_MAIL_SERVER", "smtp.example.org")
+    assert create_app(instance_path=str(tmp_path)).config["MAIL_SERVER"] == "smtp.example.org"
+
+
 def test_development_starts_without_a_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMPAIGN_DEVELOPMENT", "1")
     assert create_app(instance_path=str(tmp_path)).config["DEVELOPMENT"] is True
@@ -44,6 +53,7 @@ def test_development_starts_without_a_secret_key(tmp_path, monkeypatch):
 
 def test_several_workers_need_shared_rate_limit_storage(tmp_path, monkeypatch):
     monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CAMPAIGN_MAIL_SERVER", "smtp.example.org")
     monkeypatch.setenv("CAMPAIGN_WORKERS", "4")
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         create_app(instance_path=str(tmp_path))

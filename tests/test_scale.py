@@ -120,6 +120,10 @@ def server_environment(database_url: str, redis_url: str, base: str) -> dict[str
             "CAMPAIGN_RATELIMIT_CONFIRM": "1000 per minute",
             "CAMPAIGN_TRUSTED_PROXIES": "1",
             "CAMPAIGN_MAIL_QUEUE_URL": redis_url,
+            # Production requires a mail server; nothing listens there, and the queue takes
+            # the emails (the mail worker gets a real one, see run_mail_worker).
+            "CAMPAIGN_MAIL_SERVER": "127.0.0.1",
+            "CAMPAIGN_MAIL_PORT": "9",
             "CAMPAIGN_BASE_URL": base,
             # Four threads per worker need four connections; a few spare for bursts.
             "CAMPAIGN_SQLALCHEMY_ENGINE_OPTIONS": '{"pool_size": 4, "max_overflow": 2}',

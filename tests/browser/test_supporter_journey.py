@@ -15,9 +15,9 @@ def config_overrides(smtp):
 
 
 def _confirm_url(smtp) -> str:
-    match = re.search(
-        r"(http://127\.0\.0\.1:\d+/\S+/confirm\?token=\S+)", smtp.messages[-1].get_content()
-    )
+    # The server sends the email once it has answered: it may still be on its way.
+    latest = smtp.wait_for(1)[-1]
+    match = re.search(r"(http://127\.0\.0\.1:\d+/\S+/confirm\?token=\S+)", latest.get_content())
     assert match
     return match.group(1)
 
@@ -77,7 +77,7 @@ def test_signing_by_keyboard_alone(live_server, page, smtp):
     # Submit from a field with Enter, as keyboard users do.
     page.get_by_label("Email", exact=True).press("Enter")
     page.wait_for_url("**/thanks?country=*")
-    assert len(smtp.messages) == 1
+    assert len(smtp.wait_for(1)) == 1
 
 
 def test_signing_with_javascript_off(live_server, page_without_js, smtp):
