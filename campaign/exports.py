@@ -301,10 +301,13 @@ def organiser_layout(with_emails: bool) -> Layout:
 def delivery_layout() -> Layout:
     """A list handed to a recipient: the canonical row, names as the signers allowed."""
     withheld = str(_l("name withheld"))
+    # The hash covers the stored words (see the module's doc); the reader gets their own.
+    sources = {"paper": str(_l("paper")), "online": str(_l("online"))}
 
     def cells(row: Any) -> list[Any]:
         values = canonical(row)
         values[0] = values[0] or withheld
+        values[4] = sources.get(values[4], values[4])
         return values
 
     headings = (

@@ -61,6 +61,44 @@ def test_campaign_page_shows_demands_count_and_form(client):
     assert 'name="website"' in html  # the honeypot
 
 
+def test_a_refused_form_opens_on_a_summary_linking_to_each_field(client):
+    page = client.get(CAMPAIGN)
+    data = sign_form(email="not an address", country="", display="")
+    data["csrf_token"] = csrf_token(page.get_data(as_text=True))
+    response = client.post(CAMPAIGN, data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r"<title>Error: ", html)
+    # Focused on load (the form may be screens below the article on a phone), announced,
+    # and a link to each field in trouble.
+    summary = re.search(
+        r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1" autofocus>'
+        r"(.*?)</div>",
+        html,
+        re.S,
+    )
+    assert summary
+    targets = re.findall(r'<a href="#([\w-]+)">', summary.group(1))
+    assert targets == ["email", "country", "display-0"]
+    for target in targets:
+        assert f'id="{target}"' in html
+    assert "Email: Please enter a valid email address." in summary.group(1)
+    assert 'value="Aigerim Test"' in html  # nothing typed is lost
+    assert "autofocus" not in client.get(CAMPAIGN).get_data(as_text=True)
+
+
+def test_campaign_page_labels_what_the_organisers_chose(client):
+    html = client.get(CAMPAIGN).get_data(as_text=True)
+    assert "(chosen by the campaign's organisers)" in html
+    assert "The organisers of this petition address this demand to the ITUC" in html
+    title = "Kazakhstan: Dictatorship uses brutal force against oil workers"
+    assert f"<cite>{title}</cite>, an article in English" in html
+    russian = client.get("/ru/zhanaozen/").get_data(as_text=True)
+    assert f'<cite lang="en">{title}</cite>, статья на английском языке' in russian
+    # The background's headings sit below the section's own.
+    assert "<h3>Eight months on strike</h3>" in html
+
+
 def test_root_redirects_to_default_campaign_in_the_readers_language(client):
     response = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
     assert response.status_code == 302

@@ -117,7 +117,10 @@ def preview(slug: str) -> Response:
             # Flask-Babel's ngettext would format the number itself, without digit groups.
             count=get_translations().ngettext("%(num)s signature", "%(num)s signatures", count)
             % {"num": format_decimal(count)},
-            goal=_("Goal: %(goal)s signatures", goal=format_decimal(campaign.goal)),
+            goal=get_translations().ngettext(
+                "Goal: %(num)s signature", "Goal: %(num)s signatures", campaign.goal
+            )
+            % {"num": format_decimal(campaign.goal)},
             fraction=count / campaign.goal if campaign.goal else 0.0,
             site=urlsplit(current_app.config["BASE_URL"]).netloc,
         )

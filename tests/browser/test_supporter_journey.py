@@ -59,9 +59,13 @@ def test_errors_keep_input_in_the_browser(live_server, page):
     page.get_by_label("Full name", exact=True).fill("Kept Name")
     page.get_by_label("Email", exact=True).fill("not an address")
     page.get_by_role("button", name="Sign the petition").click()
-    assert page.get_by_text("Please enter a valid email address.").is_visible()
-    assert page.get_by_text("Please choose your country.").is_visible()
+    assert page.get_by_text("Please enter a valid email address.", exact=True).is_visible()
+    assert page.get_by_text("Please choose your country.", exact=True).is_visible()
     assert page.get_by_label("Full name", exact=True).input_value() == "Kept Name"
+    # The page opens on the summary of what went wrong; its links lead to the fields.
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    page.locator("#error-summary a").first.click()
+    assert page.evaluate("document.activeElement.id") == "email"
     assert page.get_by_label("Email", exact=True).get_attribute("aria-invalid") == "true"
 
 
