@@ -12,6 +12,7 @@ from flask_babel import format_decimal, format_percent
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from campaign import config, languages
@@ -36,6 +37,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     app.url_map.converters["lang"] = languages.converter(tuple(app.config["LANGUAGES"]))
+    app.url_map.converters["id"] = RowId
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{app.root_path}/translations"
 
     from campaign.extensions import babel, csrf, db, limiter
@@ -72,6 +74,13 @@ def create_app(
     return app
 
 
+class RowId(IntegerConverter):
+    """A row's id in a URL: a number every database takes, so a bigger one is simply not found."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
 def _organisers_blueprint() -> Any:
     """The organisers' blueprint with its guard and every module of its routes loaded."""
     # Imported for the routes they add.
@@ -88,8 +97,10 @@ def _refuse_nul_bytes(app: Flask) -> None:
         sources = [request.args]
         # Bodies over the site-wide limit are left to the view: a few (the paper import)
         # allow more, and reading the form here would refuse them before the view could.
+        # A body of unknown length (sent in chunks, which no browser does) is read here
+        # under the site-wide limit.
         length = request.content_length
-        if length is not None and length <= current_app.config["MAX_CONTENT_LENGTH"]:
+        if length is None or length <= current_app.config["MAX_CONTENT_LENGTH"]:
             sources.append(request.form)
         for fields in sources:
             for key, values in fields.lists():

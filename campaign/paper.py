@@ -101,11 +101,22 @@ def decode(data: bytes) -> str | None:
 
 def parse(text: str, *, max_rows: int, today: date) -> PaperCheck:
     """Read and validate every row of a CSV; duplicates are not looked for yet."""
+    try:
+        return _parse(text, max_rows=max_rows, today=today)
+    except csv.Error:
+        # A cell longer than the csv module reads (128 KiB), or broken quoting.
+        return PaperCheck(
+            problem=_("The file could not be read as CSV: a cell is far too long or badly quoted.")
+        )
+
+
+def _parse(text: str, *, max_rows: int, today: date) -> PaperCheck:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         return PaperCheck(problem=_("The file is empty."))
     delimiter = max((",", ";", "\t"), key=lines[0].count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="" lets the reader see every line ending (old Mac files end lines with CR).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in next(reader)]
     missing = [name for name in REQUIRED if name not in header]
     if missing:

@@ -115,6 +115,28 @@ def test_nul_characters_are_refused_cleanly(client):
     assert client.get("/en/zhanaozen/").status_code == 200
 
 
+def test_nul_characters_are_refused_in_a_body_of_unknown_length_too(app, client):
+    # A body sent in chunks has no Content-Length; the server marks it complete instead.
+    import io
+    from urllib.parse import urlencode
+
+    token = csrf_token(client.get("/en/zhanaozen/").get_data(as_text=True))
+    body = urlencode(sign_form(csrf_token=token, via="abc\x00")).encode()
+    response = client.post(
+        "/en/zhanaozen/",
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400
+    from campaign.extensions import db
+    from campaign.models import Signature
+
+    with app.app_context():
+        assert db.session.query(Signature).count() == 0
+
+
 def test_a_value_the_database_refuses_is_a_400(app):
     from sqlalchemy.exc import DataError
 

@@ -131,3 +131,24 @@ def test_extreme_pages_and_dates_in_listings(app, client, session):
         "/organisers/campaigns/zhanaozen/export?until=9999-12-31",
     ):
         assert client.get(url).status_code < 500, url
+
+
+def test_ids_beyond_what_a_database_holds_are_not_found(app, client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    log_in(client, organiser)
+    token = page_token(client, "/organisers/campaigns/zhanaozen/signatures")
+    paths = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            ids = [name for name in rule.arguments if name.endswith("_id")]
+            if rule.endpoint.startswith("organisers.") and ids:
+                values = {a: URL_VALUES[a] for a in rule.arguments}
+                paths.append(url_for(rule.endpoint, **values).replace("/1/", "/{}/"))
+    assert len(paths) >= 4
+    for path in paths:
+        for number in (0, 2**31, 2**63, 10**30):
+            response = client.post(path.format(number), data={"csrf_token": token})
+            assert response.status_code == 404, (path, number)

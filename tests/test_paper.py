@@ -202,6 +202,8 @@ def test_a_tampered_or_foreign_seal_imports_nothing(app, session, signed_in, cam
         (b"name,country\nX,GB\n", "missing: date"),
         (b"name,email,country,city,organisation,date\n", "no signatures below"),
         ("name,country,date\nJosé,ES,2026-03-08\n".encode("latin-1"), "not UTF-8"),
+        # A cell beyond what the csv module reads, within the file size allowed.
+        (b"name,email,country,date\nA," + b"x" * 200_000 + b",KZ,2024-01-01\n", "far too long"),
     ],
 )
 def test_unreadable_files_are_explained_on_the_field(session, signed_in, content, message):
@@ -238,6 +240,15 @@ def test_files_larger_than_other_forms_are_accepted_up_to_their_own_limit(
     too_long = upload(signed_in, sheet)
     assert too_long.status_code == 400
     assert "more than 100 rows" in too_long.get_data(as_text=True)
+
+
+def test_lines_ended_by_carriage_returns_alone_are_read(session, signed_in):
+    # As old spreadsheet programs for the Mac save CSV files.
+    response = upload(signed_in, b"name,email,country,date\rAina Bek,,KZ,2024-01-01\r")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "Aina Bek" in html
+    assert signatures(session) == []  # checked, not imported
 
 
 def test_paper_pages_need_a_signed_in_organiser(client, session):

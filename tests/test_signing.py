@@ -223,6 +223,10 @@ def test_dots_matter_where_providers_keep_them(app, client, smtp):
         ({"city": "c" * 101}, "city", "at most 100 characters"),
         ({"organisation": "o" * 151}, "organisation", "at most 150 characters"),
         ({"comment": "c" * 501}, "comment", "at most 500 characters"),
+        # Within the limit as typed, three times as long once normalised (NFC), as stored.
+        ({"name": "\ufb2c" * 100}, "name", "at most 120 characters"),
+        ({"city": "\u0f73" * 60}, "city", "at most 100 characters"),
+        ({"organisation": "\ufb2c" * 60}, "organisation", "at most 150 characters"),
         ({"display": "everyone"}, "display", "Not a valid choice"),
     ],
 )

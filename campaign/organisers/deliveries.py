@@ -182,7 +182,7 @@ def _record_page(campaign: Campaign, form: DeliveryForm, status: int = 200):
     )
 
 
-@bp.post("/campaigns/<slug>/deliveries/<int:delivery_id>/pack")
+@bp.post("/campaigns/<slug>/deliveries/<id:delivery_id>/pack")
 def delivery_pack(slug: str, delivery_id: int):
     """The pack of a recorded delivery, made again from exactly what it held."""
     campaign = campaigns.by_slug_or_404(db.session, slug)

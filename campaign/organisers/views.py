@@ -174,7 +174,7 @@ def _signature_of(campaign: Campaign, signature_id: int) -> Signature:
     return signature
 
 
-@bp.post("/campaigns/<slug>/signatures/<int:signature_id>/invalidate")
+@bp.post("/campaigns/<slug>/signatures/<id:signature_id>/invalidate")
 def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
     """Take one signature out of the count, with a reason."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -189,7 +189,7 @@ def invalidate_signature(slug: str, signature_id: int) -> Response | tuple[str, 
     return _back(slug)
 
 
-@bp.post("/campaigns/<slug>/signatures/<int:signature_id>/restore")
+@bp.post("/campaigns/<slug>/signatures/<id:signature_id>/restore")
 def restore_signature(slug: str, signature_id: int) -> Response | tuple[str, int]:
     """Put one invalidated signature back, with a reason."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -263,7 +263,7 @@ def comments(slug: str) -> str:
     )
 
 
-@bp.post("/campaigns/<slug>/comments/<int:signature_id>/<any(approve, reject):decision>")
+@bp.post("/campaigns/<slug>/comments/<id:signature_id>/<any(approve, reject):decision>")
 def decide_comment(slug: str, signature_id: int, decision: str) -> Response:
     """Approve a comment for the campaign page, or reject it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)

@@ -26,7 +26,7 @@ from campaign import countries
 from campaign.deliveries import normalise_receipt
 from campaign.forms import TranslatedForm, strip
 from campaign.models import Display
-from campaign.signing import clean_text
+from campaign.signing import clean_multiline, clean_text
 
 
 class Email:
@@ -41,14 +41,6 @@ class Email:
         except EmailNotValidError as error:
             raise ValidationError(_l("Please enter a valid email address.")) from error
         field.data = result.normalized
-
-
-class HasLetters:
-    """Refuses a value that is empty once invisible characters are removed."""
-
-    def __call__(self, form: FlaskForm, field: StringField) -> None:
-        if not clean_text(field.data):
-            raise ValidationError(_l("Please enter your name."))
 
 
 class CountrySelect(Select):
@@ -95,13 +87,15 @@ def _country_choices(locale: str) -> tuple[SelectChoice, ...]:
 class SignForm(TranslatedForm):
     """The signature form."""
 
+    # Text fields are cleaned as they are read (invisible characters out, Unicode
+    # normalised), so the lengths checked are those of what is stored: normalising can
+    # make a text up to three times longer.
     name = StringField(
         _l("Full name"),
-        filters=[strip],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Please enter your name.")),
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
-            HasLetters(),
         ],
     )
     email = StringField(
@@ -120,17 +114,17 @@ class SignForm(TranslatedForm):
     )
     city = StringField(
         _l("City (optional)"),
-        filters=[strip],
+        filters=[clean_text],
         validators=[Length(max=100, message=_l("Please use at most %(max)d characters."))],
     )
     organisation = StringField(
         _l("Organisation or trade union (optional)"),
-        filters=[strip],
+        filters=[clean_text],
         validators=[Length(max=150, message=_l("Please use at most %(max)d characters."))],
     )
     comment = TextAreaField(
         _l("Comment (optional, shown publicly after moderation)"),
-        filters=[strip],
+        filters=[clean_multiline],
         validators=[Length(max=500, message=_l("Please use at most %(max)d characters."))],
     )
     display = RadioField(
@@ -193,17 +187,12 @@ class LinkForm(TranslatedForm):
 
     label = StringField(
         _l("Name of your group, branch or network"),
-        filters=[strip],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Please give the link a name.")),
             Length(max=120, message=_l("Please use at most %(max)d characters.")),
         ],
     )
-
-    def validate_label(self, field: StringField) -> None:
-        """Refuse a name made only of invisible characters."""
-        if not clean_text(field.data):
-            raise ValidationError(_l("Please give the link a name."))
 
 
 class ReceiptForm(TranslatedForm):
