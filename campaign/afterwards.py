@@ -1,7 +1,8 @@
 """Work that runs once the response has gone out, so its cost never shows in the answer.
 
-The re-send page uses it: whether the address has signed decides whether a database write
-and an email follow, and doing them before answering would let the answer's timing tell.
+Signing and the re-send page use it: whether the address has signed decides whether a
+database write and an email follow, and doing them before answering would let the
+answer's timing tell.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ class Defaults:
     """Settings that hold when nothing else says otherwise (the embedded default)."""
 
     SECRET_KEY = UNSET_SECRET
-    # Set by the serve command; relaxes only the secret-key check.
+    # Set by the serve command; relaxes the production checks (secret key, mail server,
+    # rate limits shared between workers).
     DEVELOPMENT = False
 
     # SQLite in the instance folder unless CAMPAIGN_DATABASE_URL says otherwise.

@@ -7,7 +7,19 @@ from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, String, cast, delete, literal, select, update
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from campaign import counting
@@ -16,6 +28,7 @@ from campaign.models import (
     DeliveredSignature,
     Delivery,
     Display,
+    EmbassyCountry,
     ShareLink,
     Signature,
     SignatureStatus,
@@ -117,16 +130,39 @@ def anonymise_delivered(session: Session, after: timedelta) -> int:
     """Strip personal data from signatures that were in a delivery made ``after`` ago.
 
     The signature stays (the total and the country remain true), the person does not.
-    Signatures not yet delivered to anyone keep their data until they are.
+    A signer who asked to be left out of the lists is never in one: theirs goes once a
+    delivery made as long ago counted them, one to a body or to their country's embassy
+    with a cutoff after they confirmed. Signatures not yet delivered keep their data.
     """
+    long_ago = utcnow() - after
     delivered = (
         select(DeliveredSignature.signature_id)
         .join(Delivery, Delivery.id == DeliveredSignature.delivery_id)
-        .where(Delivery.delivered_on < utcnow() - after)
+        .where(Delivery.delivered_on < long_ago)
+    )
+    their_embassy = (
+        select(EmbassyCountry.country)
+        .where(
+            EmbassyCountry.embassy_id == Delivery.embassy_id,
+            EmbassyCountry.country == Signature.country,
+        )
+        .correlate(Delivery, Signature)
+        .exists()
+    )
+    counted = exists().where(
+        Delivery.campaign_id == Signature.campaign_id,
+        Delivery.delivered_on < long_ago,
+        func.coalesce(Delivery.cutoff, Delivery.delivered_on) >= Signature.confirmed_at,
+        or_(Delivery.embassy_id.is_(None), their_embassy),
+    )
+    left_out_but_counted = and_(
+        Signature.exclude_from_delivery.is_(True),
+        Signature.status == SignatureStatus.CONFIRMED,
+        counted,
     )
     result = session.execute(
         update(Signature)
-        .where(Signature.id.in_(delivered), Signature.email != "")
+        .where(or_(Signature.id.in_(delivered), left_out_but_counted), Signature.email != "")
         .values(
             email="",
             # Unique per campaign, and no longer anyone's address.

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from campaign import counting
-from campaign.models import Campaign, DeliveredSignature, Delivery, Signature, utcnow
+from campaign.models import Campaign, DeliveredSignature, Delivery, Embassy, Signature, utcnow
 from tests.factories import csrf_token, make_signature, sign_form
 
 ADDRESS = "erase.me.please@example.org"
@@ -173,6 +173,56 @@ def test_only_delivered_signatures_are_anonymised_after_the_retention_period(app
     assert counting.confirmed_count(session, campaign.id) == 3
     # Running again changes nothing more.
     assert "Anonymised 0 " in runner.invoke(args=["privacy", "anonymise"]).output
+
+
+def test_signers_left_out_of_the_lists_are_anonymised_once_a_delivery_counted_them(
+    app, runner, session
+):
+    # Never in a list, they would otherwise keep their data for ever: the most careful
+    # signers would be the least protected.
+    campaign = session.get(Campaign, 1)
+
+    def left_out(email: str, country: str, days_ago: int) -> Signature:
+        signature = make_signature(
+            session, campaign, email=email, country=country, exclude_from_delivery=True
+        )
+        signature.confirmed_at = utcnow() - timedelta(days=days_ago)
+        return signature
+
+    counted = left_out("counted@example.org", "GB", 200)  # before London's cutoff
+    later = left_out("later@example.org", "GB", 50)  # confirmed after it
+    elsewhere = left_out("elsewhere@example.org", "FR", 200)  # Paris has had no pack
+    london = session.scalar(select(Embassy).where(Embassy.key == "gb-london"))
+    session.add(
+        Delivery(
+            campaign_id=campaign.id,
+            embassy_id=london.id,
+            recipient="",
+            delivered_on=utcnow() - timedelta(days=100),
+            cutoff=utcnow() - timedelta(days=100),
+        )
+    )
+    session.commit()
+    assert "Anonymised 1 " in runner.invoke(args=["privacy", "anonymise"]).output
+    session.expire_all()
+    assert session.get(Signature, counted.id).email == ""
+    assert session.get(Signature, later.id).email == "later@example.org"
+    assert session.get(Signature, elsewhere.id).email == "elsewhere@example.org"
+
+    # A body's list counts every signer of the campaign up to its cutoff.
+    session.add(
+        Delivery(
+            campaign_id=campaign.id,
+            recipient="ITUC",
+            delivered_on=utcnow() - timedelta(days=95),
+            cutoff=utcnow() - timedelta(days=95),
+        )
+    )
+    session.commit()
+    assert "Anonymised 1 " in runner.invoke(args=["privacy", "anonymise"]).output
+    session.expire_all()
+    assert session.get(Signature, elsewhere.id).email == ""
+    assert session.get(Signature, later.id).email == "later@example.org"
 
 
 def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplog):
