@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,33 @@ COMMENT_APPROVED = "comment_approved"
 COMMENT_REJECTED = "comment_rejected"
 SIGNING_PAUSED = "signing_paused"
 SIGNING_RESUMED = "signing_resumed"
+
+# What organisers read for each action, theirs and those of exports, deliveries and paper.
+_LABELS = {
+    LOGIN: _l("Signed in"),
+    LOGIN_FAILED: _l("Sign-in failed"),
+    LOGOUT: _l("Signed out"),
+    SECOND_FACTOR_ENROLLED: _l("Second factor set up"),
+    ACCOUNT_CREATED: _l("Account created"),
+    ACCOUNT_DISABLED: _l("Account disabled"),
+    ACCOUNT_ENABLED: _l("Account enabled"),
+    PASSWORD_RESET: _l("Password reset"),
+    SIGNATURES_INVALIDATED: _l("Signatures invalidated"),
+    SIGNATURES_RESTORED: _l("Signatures restored"),
+    COMMENT_APPROVED: _l("Comment approved"),
+    COMMENT_REJECTED: _l("Comment rejected"),
+    SIGNING_PAUSED: _l("Signing paused"),
+    SIGNING_RESUMED: _l("Signing resumed"),
+    "signatures_exported": _l("List exported"),
+    "pack_exported": _l("Delivery pack exported"),
+    "delivery_recorded": _l("Delivery recorded"),
+    "paper_imported": _l("Paper signatures imported"),
+}
+
+
+def label(action: str) -> str:
+    """The action in the reader's language; an action without a label as it is stored."""
+    return str(_LABELS.get(action, action))
 
 
 def record(

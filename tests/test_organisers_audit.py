@@ -52,22 +52,37 @@ def test_the_log_page_lists_and_filters(app, session, client):
     log_in(client, ana)
 
     html = client.get(AUDIT).get_data(as_text=True)
-    assert rows(html) == ["login", "export", "signatures_invalidated", "export"]
+    # Known actions read as words; one without a label shows as stored.
+    assert rows(html) == ["Signed in", "export", "Signatures invalidated", "export"]
     assert "4 entries." in html
     assert "format: pdf" in html and "reason: fake" in html
 
     by_action = client.get(f"{AUDIT}?action=export").get_data(as_text=True)
     assert rows(by_action) == ["export", "export"]
     by_person = client.get(f"{AUDIT}?organiser={ben.id}").get_data(as_text=True)
-    assert rows(by_person) == ["export", "signatures_invalidated"]
+    assert rows(by_person) == ["export", "Signatures invalidated"]
     assert "ana@example.org</td>" not in by_person.split('<table class="data audit">')[1]
     by_date = client.get(f"{AUDIT}?since=2024-04-30&until=2024-05-01").get_data(as_text=True)
     assert rows(by_date) == ["export"] and "format: csv" in by_date
     after = client.get(f"{AUDIT}?since=2024-05-02").get_data(as_text=True)
     assert "export" in rows(after) and len(rows(after)) == 3
     # The filter form offers the actions the log holds, and every organiser.
-    assert '<option value="signatures_invalidated">' in html
+    assert '<option value="signatures_invalidated">Signatures invalidated</option>' in html
     assert f'<option value="{ben.id}">ben@example.org</option>' in html
+
+
+def test_actions_read_in_the_organisers_language(app, client):
+    from campaign.extensions import db
+
+    # Set up in an app context of its own: each request below must choose its own locale.
+    with app.app_context():
+        ana = make_organiser(db.session, "ana@example.org")
+        db.session.commit()
+    log_in(client, ana)
+    # The organisers' pages follow the language chosen on the site, as the public's do.
+    client.set_cookie("lang", "ru")
+    html = client.get(AUDIT).get_data(as_text=True)
+    assert rows(html) == ["Вход выполнен"]
 
 
 def test_filter_keeps_its_state_across_pages(app, session, client):

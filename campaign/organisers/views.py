@@ -281,7 +281,9 @@ def audit_log() -> str:
     """The audit log, newest first, filtered by action, organiser and date."""
     form = AuditFilterForm(formdata=request.args)
     people = accounts.every(db.session)
-    form.action.choices = [("", _("Any"))] + [(a, a) for a in audit.actions(db.session)]
+    form.action.choices = [("", _("Any"))] + [
+        (a, audit.label(a)) for a in audit.actions(db.session)
+    ]
     form.organiser.choices = [("", _("Anyone"))] + [(str(o.id), o.email) for o in people]
     what = audit.AuditFilter()
     if form.validate():
@@ -299,4 +301,5 @@ def audit_log() -> str:
         log=audit.entries(db.session, what, page=page),
         campaigns={c.id: c.slug for c in _all_campaigns()},
         filter_args=args,
+        action_label=audit.label,
     )
