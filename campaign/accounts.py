@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import audit
-from campaign.models import Organiser, utcnow
+from campaign.models import Organiser, Role, utcnow
 
 # Werkzeug's scrypt with its default cost; the method is kept in each hash, so a later
 # change of cost leaves existing hashes readable.
@@ -57,7 +57,13 @@ def by_email(session: Session, address: str) -> Organiser | None:
 
 
 def create(
-    session: Session, address: str, password: str, *, min_length: int, name: str = ""
+    session: Session,
+    address: str,
+    password: str,
+    *,
+    min_length: int,
+    name: str = "",
+    role: Role = Role.MODERATOR,
 ) -> Organiser:
     """A new, active organiser who will enrol a second factor at first sign-in."""
     check_password(password, min_length)
@@ -66,10 +72,23 @@ def create(
         raise AccountError("That is not an email address.")
     if by_email(session, address) is not None:
         raise AccountError("An organiser with that address exists already.")
-    organiser = Organiser(email=address, name=name.strip(), password_hash=hash_password(password))
+    organiser = Organiser(
+        email=address, name=name.strip(), password_hash=hash_password(password), role=role
+    )
     session.add(organiser)
     session.flush()
-    audit.record(session, audit.ACCOUNT_CREATED, organiser, via="command line")
+    audit.record(session, audit.ACCOUNT_CREATED, organiser, via="command line", role=role.value)
+    return organiser
+
+
+def set_role(session: Session, address: str, role: Role) -> Organiser:
+    """Give an organiser another role; their sessions end, so the new one holds at once."""
+    organiser = _existing(session, address)
+    if organiser.role != role:
+        organiser.role = role
+        end_sessions(organiser)
+        audit.record(session, audit.ROLE_CHANGED, organiser, via="command line", role=role.value)
+        session.flush()
     return organiser
 
 

@@ -22,6 +22,7 @@ ACCOUNT_CREATED = "account_created"
 ACCOUNT_DISABLED = "account_disabled"
 ACCOUNT_ENABLED = "account_enabled"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (an action name)
+ROLE_CHANGED = "role_changed"
 SIGNATURES_INVALIDATED = "signatures_invalidated"
 SIGNATURES_RESTORED = "signatures_restored"
 COMMENT_APPROVED = "comment_approved"
@@ -39,6 +40,7 @@ _LABELS = {
     ACCOUNT_DISABLED: _l("Account disabled"),
     ACCOUNT_ENABLED: _l("Account enabled"),
     PASSWORD_RESET: _l("Password reset"),
+    ROLE_CHANGED: _l("Role changed"),
     SIGNATURES_INVALIDATED: _l("Signatures invalidated"),
     SIGNATURES_RESTORED: _l("Signatures restored"),
     COMMENT_APPROVED: _l("Comment approved"),

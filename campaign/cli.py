@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from campaign import seeding
 from campaign.extensions import db
+from campaign.models import Role
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -310,23 +311,47 @@ def _min_length() -> int:
     return int(current_app.config["ORGANISER_PASSWORD_MIN_LENGTH"])
 
 
+_ROLE = click.Choice([role.value for role in Role])
+
+
 @organisers_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="How the organiser is shown to the others.")
+@click.option(
+    "--role",
+    type=_ROLE,
+    default=Role.MODERATOR.value,
+    show_default=True,
+    help="A moderator watches and moderates; a coordinator also exports, delivers and "
+    "imports paper signatures.",
+)
 @click.password_option(help="Asked for when not given (keeps it out of the shell history).")
-def create_organiser_command(email: str, name: str, password: str) -> None:
+def create_organiser_command(email: str, name: str, role: str, password: str) -> None:
     """Create an organiser account; they set up their second factor at first sign-in."""
     from campaign import accounts
 
     organiser = _account_change(
-        accounts.create, email, password, min_length=_min_length(), name=name
+        accounts.create, email, password, min_length=_min_length(), name=name, role=Role(role)
     )
-    click.echo(f"Created organiser {organiser.email}. They enrol a second factor at first sign-in.")
+    click.echo(
+        f"Created {organiser.role} {organiser.email}. They enrol a second factor at first sign-in."
+    )
+
+
+@organisers_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=_ROLE)
+def set_role_command(email: str, role: str) -> None:
+    """Make an organiser a moderator or a coordinator; their sessions end."""
+    from campaign import accounts
+
+    organiser = _account_change(accounts.set_role, email, Role(role))
+    click.echo(f"{organiser.email} is a {organiser.role}; their sessions have ended.")
 
 
 @organisers_group.command("list")
 def list_organisers_command() -> None:
-    """List organiser accounts: address, name, state, second factor, last sign-in."""
+    """List organiser accounts: address, name, role, state, second factor, last sign-in."""
     from campaign import accounts
 
     for organiser in accounts.every(db.session):
@@ -338,7 +363,8 @@ def list_organisers_command() -> None:
             else "never"
         )
         click.echo(
-            f"{organiser.email}\t{organiser.name or '-'}\t{state}\t{factor}\tlast sign-in: {last}"
+            f"{organiser.email}\t{organiser.name or '-'}\t{organiser.role}\t{state}\t{factor}"
+            f"\tlast sign-in: {last}"
         )
 
 

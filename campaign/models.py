@@ -267,6 +267,19 @@ class EmbassyCountry(Base):
     embassy: Mapped[Embassy] = relationship(back_populates="countries")
 
 
+class Role(enum.StrEnum):
+    """What an organiser may do.
+
+    A moderator watches and keeps campaigns clean: dashboards, signatures, comments, share
+    links, the audit log. A coordinator also hands data over: lists and packs (with email
+    addresses when asked for), deliveries, paper signatures. Fewer accounts that can take
+    the signers' data away means less harm from one stolen password.
+    """
+
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+
+
 class Organiser(Base):
     """A person who runs campaigns. Accounts are made from the command line only."""
 
@@ -282,6 +295,7 @@ class Organiser(Base):
     # Last TOTP time step accepted, so a code cannot be replayed.
     totp_last_step: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[Role] = mapped_column(String(16), default=Role.MODERATOR)
     # Raised to end every session of this organiser (logout, reset, disable).
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

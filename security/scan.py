@@ -230,6 +230,9 @@ class Server:
                 ORGANISER,
                 "--name",
                 "Scan",
+                # Every organiser page, the hand-over ones included, is scanned.
+                "--role",
+                "coordinator",
                 "--password",
                 self.organiser_password,
             )

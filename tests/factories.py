@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from campaign import confirming, counting, signing
-from campaign.models import Campaign, CampaignText, Display, Organiser, Signature
+from campaign.models import Campaign, CampaignText, Display, Organiser, Role, Signature
 
 _numbers = itertools.count(1)
 
@@ -86,9 +86,11 @@ def make_organiser(
     password: str = ORGANISER_PASSWORD,
     *,
     enrolled: bool = True,
+    role: Role = Role.COORDINATOR,
     **kw,
 ) -> Organiser:
-    """An active organiser; with ``enrolled``, a TOTP secret already set up."""
+    """An active organiser, a coordinator unless ``role`` says otherwise; with
+    ``enrolled``, a TOTP secret already set up."""
     import pyotp
     from werkzeug.security import generate_password_hash
 
@@ -98,6 +100,7 @@ def make_organiser(
         password_hash=generate_password_hash(password, method="scrypt:1024:8:1"),
         totp_secret=pyotp.random_base32() if enrolled else None,
         totp_enrolled=enrolled,
+        role=role,
         **kw,
     )
     session.add(organiser)

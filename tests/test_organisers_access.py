@@ -262,3 +262,77 @@ def test_invalidated_status_is_not_reachable_by_a_forged_session(app, session):
     assert response.status_code in (400, 403)
     session.expire_all()
     assert session.get(Signature, target.id).status == SignatureStatus.CONFIRMED
+
+
+# -- roles ------------------------------------------------------------------------------
+
+
+def test_a_moderator_cannot_open_or_use_any_page_that_hands_data_over(app, session, client):
+    from flask import current_app
+
+    from campaign.models import Role
+    from campaign.organisers.access import HANDING_OVER
+
+    moderator = make_organiser(session, role=Role.MODERATOR)
+    make_signature(session, session.get(Campaign, 1), name="Listed Person")
+    session.commit()
+    log_in(client, moderator)
+    token = page_token(client, DASHBOARD)
+    with app.app_context():
+        handing_over = {
+            endpoint
+            for endpoint, view in current_app.view_functions.items()
+            if view.__module__ == HANDING_OVER
+        }
+    assert {"organisers.export_signatures", "organisers.pack_download"} <= handing_over
+    before = state(session)
+    tried = 0
+    for endpoint, path, method in organiser_routes(app):
+        if endpoint not in handing_over:
+            continue
+        data = {"csrf_token": token, "purpose": "organisers", "with_emails": "y", "format": "csv"}
+        response = client.open(path, method=method, data=data if method == "POST" else None)
+        assert response.status_code == 403, (path, method)
+        assert "Listed Person" not in response.get_data(as_text=True)
+        tried += 1
+    assert tried >= len(handing_over)
+    assert state(session) == before
+    # What a moderator is for stays open, and the navigation offers nothing else.
+    page = client.get(DASHBOARD)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/organisers/campaigns/zhanaozen/comments" in html
+    for hidden in ("/export", "/deliveries", "/paper"):
+        assert f'/organisers/campaigns/zhanaozen{hidden}"' not in html
+    assert client.get("/organisers/campaigns/zhanaozen/signatures").status_code == 200
+    assert client.get("/organisers/audit").status_code == 200
+
+
+def test_roles_are_given_and_changed_from_the_command_line(app, runner, session, client):
+    from campaign.models import Organiser, Role
+
+    made = runner.invoke(
+        args=["organisers", "create", "new@example.org", "--password", ORGANISER_PASSWORD]
+    )
+    assert "Created moderator new@example.org" in made.output, made.output
+    session.expire_all()
+    new = session.scalar(select(Organiser).where(Organiser.email == "new@example.org"))
+    assert new.role == Role.MODERATOR  # the least power unless asked for more
+
+    coordinator = make_organiser(session, "c@example.org", role=Role.COORDINATOR)
+    session.commit()
+    log_in(client, coordinator)
+    assert client.get("/organisers/campaigns/zhanaozen/export").status_code == 200
+    changed = runner.invoke(args=["organisers", "set-role", "c@example.org", "moderator"])
+    assert "c@example.org is a moderator" in changed.output, changed.output
+    # The change ends their sessions: the next request asks them to sign in again.
+    assert client.get("/organisers/campaigns/zhanaozen/export").status_code == 302
+    log_in(client, coordinator)
+    assert client.get("/organisers/campaigns/zhanaozen/export").status_code == 403
+    listed = runner.invoke(args=["organisers", "list"]).output
+    assert "c@example.org\t-\tmoderator\t" in listed
+    assert "new@example.org\t-\tmoderator\t" in listed
+    refused = runner.invoke(args=["organisers", "set-role", "c@example.org", "owner"])
+    assert refused.exit_code != 0
+    actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert "role_changed" in actions

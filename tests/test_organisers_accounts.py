@@ -7,7 +7,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from campaign import accounts
-from campaign.models import AuditEntry, Organiser
+from campaign.models import AuditEntry, Organiser, Role
 from tests.factories import log_in, make_organiser
 
 GOOD = "a long enough passphrase"
@@ -26,7 +26,7 @@ def test_create_hashes_the_password_and_waits_for_a_second_factor(app, runner):
         input=f"{GOOD}\n{GOOD}\n",
     )
     assert result.exit_code == 0, result.output
-    assert "Created organiser ana@example.org" in result.output
+    assert "Created moderator ana@example.org" in result.output
     created = organiser(app, "ana@example.org")
     assert created is not None and created.name == "Ana"
     assert created.password_hash.startswith("scrypt:")
@@ -67,13 +67,13 @@ def test_password_minimum_follows_the_setting(app, runner):
 
 def test_list_shows_state_and_second_factor(app, runner, session):
     make_organiser(session, "ben@example.org", name="Ben")
-    make_organiser(session, "cat@example.org", enrolled=False, active=False)
+    make_organiser(session, "cat@example.org", enrolled=False, active=False, role=Role.MODERATOR)
     session.commit()
     output = runner.invoke(args=["organisers", "list"]).output
     lines = output.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("ben@example.org\tBen\tactive\tsecond factor enrolled")
-    assert lines[1].startswith("cat@example.org\t-\tdisabled\tsecond factor pending")
+    assert lines[0].startswith("ben@example.org\tBen\tcoordinator\tactive\tsecond factor enrolled")
+    assert lines[1].startswith("cat@example.org\t-\tmoderator\tdisabled\tsecond factor pending")
     assert "never" in lines[0]
 
 

@@ -1,7 +1,9 @@
 """Who may open an organiser page: the signed-in session, its expiry, and the guard.
 
 Every route on the organisers' blueprint passes the guard below, so a view added later
-cannot forget it. Only the sign-in steps are open.
+cannot forget it. Only the sign-in steps are open. Every view of the module that hands the
+signers' data over (lists, packs, deliveries, paper signatures) is a coordinator's, so a
+view added there later is one too.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from campaign.extensions import db
-from campaign.models import Organiser
+from campaign.models import Organiser, Role
 from campaign.organisers import bp
 
 # The steps of signing in: password, then enrolling a second factor or entering a code.
 OPEN_ENDPOINTS = frozenset({"organisers.login", "organisers.second_factor", "organisers.enrol"})
+
+# The module whose views hand data over; only coordinators open them.
+HANDING_OVER = "campaign.organisers.deliveries"
 
 # A password accepted this long ago without the code that follows is forgotten.
 PENDING_SECONDS = 5 * 60
@@ -41,6 +46,11 @@ def require_organiser() -> Organiser:
     if organiser is None:
         abort(403)
     return organiser
+
+
+def may_hand_over(organiser: Organiser | None) -> bool:
+    """Whether this organiser may export, deliver and import: a coordinator."""
+    return organiser is not None and organiser.role == Role.COORDINATOR
 
 
 def _now() -> int:
@@ -119,6 +129,9 @@ def _guard() -> Response | None:
     """Refuse anyone not fully signed in: to the sign-in page for reading, 403 otherwise."""
     g.organiser = organiser = _signed_in()
     if organiser is not None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        if getattr(view, "__module__", "") == HANDING_OVER and not may_hand_over(organiser):
+            abort(403)
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
@@ -131,9 +144,10 @@ def _guard() -> Response | None:
 
 
 @bp.context_processor
-def _organiser_in_templates() -> dict[str, Organiser | None]:
+def _organiser_in_templates() -> dict[str, Organiser | bool | None]:
     """Templates see who is signed in (already loaded by the guard, no query)."""
-    return {"organiser": g.get("organiser")}
+    organiser = g.get("organiser")
+    return {"organiser": organiser, "may_hand_over": may_hand_over(organiser)}
 
 
 @bp.after_request
