@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -87,9 +88,13 @@ class _Inbox:
         self.mails.append(scan.Mail(to=str(message["To"]), body=message.get_content()))
         return "250 Message accepted for delivery"
 
-    def mail_for(self, address: str) -> scan.Mail:
-        """The latest mail to ``address``."""
-        return [mail for mail in self.mails if mail.to == address][-1]
+    def mail_for(self, address: str, timeout: float = 15) -> scan.Mail:
+        """The latest mail to ``address``, waiting for it: it is sent after the answer."""
+        deadline = time.monotonic() + timeout
+        while not (found := [mail for mail in self.mails if mail.to == address]):
+            assert time.monotonic() < deadline, f"no mail to {address}"
+            time.sleep(0.05)
+        return found[-1]
 
 
 @pytest.fixture(scope="module")
