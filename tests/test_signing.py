@@ -338,6 +338,14 @@ def test_resend_validation_error(client):
     assert response.status_code == 400
     assert "Please enter a valid email address." in response.get_data(as_text=True)
     assert 'value="bad"' in response.get_data(as_text=True)
+    # The field in error takes the focus, announced with its message.
+    assert re.search(r'<input[^>]*autofocus[^>]*id="email"', response.get_data(as_text=True))
+    # With a stale token as well, the page opens on that one alert: a page has one autofocus.
+    both = client.post("/en/zhanaozen/resend", data={"email": "bad", "csrf_token": "stale"})
+    html = both.get_data(as_text=True)
+    assert both.status_code == 400
+    assert html.count("autofocus") == 1
+    assert re.search(r'<p class="errors" role="alert" tabindex="-1" autofocus>', html)
 
 
 def test_concurrent_duplicates_end_in_one_signature(app, session):
