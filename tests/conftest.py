@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,8 +17,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
-from campaign import create_app
+from campaign import afterwards, create_app
 from campaign.cli import alembic_config
 from campaign.extensions import db, limiter
 from campaign.models import Base
@@ -197,6 +200,20 @@ class _Collector:
             assert time.monotonic() < deadline, f"{len(self.messages)} of {count} emails arrived"
             time.sleep(0.01)
         return self.messages
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[str]:
+    """``app`` served over HTTP from a thread, on a free port of 127.0.0.1; its base URL."""
+    # As served by gunicorn: each response finished right after its last byte.
+    server = make_server("127.0.0.1", 0, afterwards.finished_when_sent(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 def free_port() -> int:

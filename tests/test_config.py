@@ -104,3 +104,31 @@ def test_unreachable_database_gives_a_503_page_not_a_500(url):
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "30"
         assert "very busy" in response.get_data(as_text=True)
+
+
+def test_responses_are_finished_right_after_their_last_byte():
+    # As gunicorn does; Werkzeug's development server would first drain the connection,
+    # and the signing email printed to the console would wait for the browser.
+    from campaign import afterwards
+
+    closed: list[int] = []
+    sent: list[bytes] = []
+
+    class Body(list):
+        def close(self) -> None:
+            closed.append(len(sent))
+
+    def inner(environ, start_response):
+        start_response("200 OK", [])
+        return Body([b"first", b"last"])
+
+    for chunk in afterwards.finished_when_sent(inner)({}, lambda *args: None):
+        sent.append(chunk)
+        assert closed == []  # never before the last byte has gone
+    assert closed == [2]
+
+
+def test_development_serves_through_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPAIGN_DEVELOPMENT", "1")
+    app = create_app(instance_path=str(tmp_path))
+    assert app.wsgi_app.__qualname__ == "finished_when_sent.<locals>.app"

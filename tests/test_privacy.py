@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import urllib.parse
 import urllib.request
 from datetime import timedelta
@@ -13,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from campaign import counting
 from campaign.models import Campaign, DeliveredSignature, Delivery, Embassy, Signature, utcnow
+from tests.conftest import serving
 from tests.factories import csrf_token, make_signature, sign_form
 
 ADDRESS = "erase.me.please@example.org"
@@ -227,10 +226,6 @@ def test_signers_left_out_of_the_lists_are_anonymised_once_a_delivery_counted_th
 
 def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplog):
     caplog.set_level(logging.DEBUG)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def fetch(path: str, data: dict | None = None) -> str:
@@ -241,7 +236,7 @@ def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplo
         except urllib.error.HTTPError as error:
             return error.read().decode()
 
-    try:
+    with serving(app) as base:
         page = fetch("/en/zhanaozen/")
         fetch("/en/zhanaozen/", sign_form(email=ADDRESS, csrf_token=csrf_token(page)))
         confirm_path = _link(smtp.wait_for(1)[0], "confirm")  # sent once the server answered
@@ -253,9 +248,6 @@ def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplo
         withdraw_token = re.search(r"token=(\S+)", withdraw_path).group(1)
         fetch(withdraw_path)
         fetch("/en/confirm?token=broken")
-    finally:
-        server.shutdown()
-        thread.join()
 
     # Everything logged but the test's own SMTP server (aiosmtpd logs as "mail.log").
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))

@@ -8,7 +8,6 @@ slow scanners (sqlmap, wapiti, the HTTP Observatory) run only in security/scan.p
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -16,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from werkzeug.serving import make_server
 
 from campaign import create_app
 from security import scan
 from tests import services
-from tests.conftest import base_config, free_port
+from tests.conftest import base_config, free_port, serving
 
 
 def _require_tool(path: Path, what: str) -> None:
@@ -116,16 +114,11 @@ def tour(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             MAIL_PORT=mail_server.port,
         )
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield scan.take_tour(url, folder, inbox.mail_for)
+        with serving(app) as url:
+            app.config["BASE_URL"] = url
+            yield scan.take_tour(url, folder, inbox.mail_for)
     finally:
-        server.shutdown()
-        thread.join()
         mail_server.stop()
         app.extensions["database"].dispose()
 

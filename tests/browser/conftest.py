@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests import services
+from tests.conftest import serving
 
 # Keep chromium from reaching for the network, which this machine does not have.
 CHROMIUM_ARGS = [
@@ -44,13 +43,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app served over HTTP on a free local port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app.config["BASE_URL"]
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        app.config["BASE_URL"] = base
+        yield base
 
 
 @pytest.fixture
