@@ -191,35 +191,25 @@ def test_signers_left_out_of_the_lists_are_anonymised_once_a_delivery_counted_th
     counted = left_out("counted@example.org", "GB", 200)  # before London's cutoff
     later = left_out("later@example.org", "GB", 50)  # confirmed after it
     elsewhere = left_out("elsewhere@example.org", "FR", 200)  # Paris has had no pack
-    london = session.scalar(select(Embassy).where(Embassy.key == "gb-london"))
-    session.add(
-        Delivery(
-            campaign_id=campaign.id,
-            embassy_id=london.id,
-            recipient="",
-            delivered_on=utcnow() - timedelta(days=100),
-            cutoff=utcnow() - timedelta(days=100),
+
+    def deliver(days_ago: int, **recipient: object) -> str:
+        moment = utcnow() - timedelta(days=days_ago)
+        session.add(
+            Delivery(campaign_id=campaign.id, delivered_on=moment, cutoff=moment, **recipient)
         )
-    )
-    session.commit()
-    assert "Anonymised 1 " in runner.invoke(args=["privacy", "anonymise"]).output
-    session.expire_all()
+        session.commit()
+        output = runner.invoke(args=["privacy", "anonymise"]).output
+        session.expire_all()
+        return output
+
+    london = session.scalar(select(Embassy).where(Embassy.key == "gb-london"))
+    assert "Anonymised 1 " in deliver(100, embassy_id=london.id, recipient="")
     assert session.get(Signature, counted.id).email == ""
     assert session.get(Signature, later.id).email == "later@example.org"
     assert session.get(Signature, elsewhere.id).email == "elsewhere@example.org"
 
     # A body's list counts every signer of the campaign up to its cutoff.
-    session.add(
-        Delivery(
-            campaign_id=campaign.id,
-            recipient="ITUC",
-            delivered_on=utcnow() - timedelta(days=95),
-            cutoff=utcnow() - timedelta(days=95),
-        )
-    )
-    session.commit()
-    assert "Anonymised 1 " in runner.invoke(args=["privacy", "anonymise"]).output
-    session.expire_all()
+    assert "Anonymised 1 " in deliver(95, recipient="ITUC")
     assert session.get(Signature, elsewhere.id).email == ""
     assert session.get(Signature, later.id).email == "later@example.org"
 
