@@ -215,6 +215,7 @@ def _template_helpers(app: Flask) -> None:
         alternates=languages.alternates,
         canonical_url=languages.canonical_url,
         lang_attr=languages.lang_attr,
+        language_name=languages.name,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale, UnknownLocaleError
 from flask import current_app, g, request, url_for
 from markupsafe import Markup
 from werkzeug.routing import BaseConverter
@@ -57,6 +58,14 @@ def alternates() -> list[tuple[str, str]]:
     else:
         default = dict(found)[current_app.config["BABEL_DEFAULT_LOCALE"]]
     return [*found, ("x-default", default)]
+
+
+def name(code: str) -> str:
+    """The name of the language ``code`` in the reader's language, e.g. "английский"."""
+    try:
+        return Locale.parse(code).get_language_name(current()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
 def lang_attr(locale: str) -> Markup:

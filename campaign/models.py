@@ -70,6 +70,8 @@ class Campaign(Base):
     comments_enabled: Mapped[bool] = mapped_column(default=True)
     signing_paused: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(Text, default="")
+    # The language the source is written in (a code such as "en"), empty when not known.
+    source_language: Mapped[str] = mapped_column(String(8), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Loaded when first read: taking a signature needs none of them.

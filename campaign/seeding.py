@@ -17,7 +17,7 @@ from campaign.models import Campaign, CampaignText, Embassy, EmbassyCountry
 
 # Path segments that public pages use next to campaign slugs.
 RESERVED_SLUGS = {"confirm", "privacy", "embassies", "embed", "static", "s", "links", "healthz"}
-_CAMPAIGN_FIELDS = ("goal", "is_default", "comments_enabled", "source")
+_CAMPAIGN_FIELDS = ("goal", "is_default", "comments_enabled", "source", "source_language")
 
 
 class SeedError(ValueError):

@@ -61,14 +61,35 @@ def _empty_postgres(request) -> str:
     return services.postgres_url(name)
 
 
+def _insert(conn, table, **values) -> int:
+    """A row in ``table`` as the schema stands, with a plain value in each column it needs."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import Boolean, DateTime, Integer
+
+    for column in table.columns:
+        if column.name in values or column.nullable or column.primary_key:
+            continue
+        if column.server_default is not None:
+            continue
+        if isinstance(column.type, Boolean):
+            values[column.name] = False
+        elif isinstance(column.type, Integer):
+            values[column.name] = 0
+        elif isinstance(column.type, DateTime):
+            values[column.name] = datetime.now(UTC).replace(tzinfo=None)
+        else:
+            values[column.name] = ""
+    return conn.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
 def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
     backend, tmp_path, request
 ):
+    from sqlalchemy import MetaData
     from sqlalchemy.orm import Session
 
     from campaign import counting
-    from campaign.models import SignatureStatus
-    from tests.factories import make_campaign, make_signature
 
     url = _empty_database(backend, tmp_path, request)
     app = create_app(base_config(url))
@@ -76,17 +97,33 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
         cfg = alembic_config()
         command.upgrade(cfg, "0004")
         engine = create_engine(url)
-        with Session(engine) as session:
-            first, second = make_campaign(session), make_campaign(session)
-            reasons = {first.id: ["fake", "fake", "duplicate", ""], second.id: ["fake"]}
-            for campaign in (first, second):
-                make_signature(session, campaign)  # counted, stays so
-                for reason in reasons[campaign.id]:
-                    signature = make_signature(session, campaign)
-                    signature.status = SignatureStatus.INVALIDATED
-                    signature.invalid_reason = reason
-            session.commit()
-            ids = (first.id, second.id)
+        # Rows written as the schema stood then, not through today's models.
+        old = MetaData()
+        old.reflect(engine)
+        campaigns, signatures = old.tables["campaigns"], old.tables["signatures"]
+        numbers = iter(range(1, 100))
+        with engine.begin() as conn:
+            ids = []
+            for slug, reasons in (
+                ("first", ["fake", "fake", "duplicate", ""]),
+                ("second", ["fake"]),
+            ):
+                campaign_id = _insert(conn, campaigns, slug=slug, goal=100)
+                ids.append(campaign_id)
+                for status, reason in [("confirmed", ""), *(("invalidated", r) for r in reasons)]:
+                    n = next(numbers)
+                    _insert(
+                        conn,
+                        signatures,
+                        campaign_id=campaign_id,
+                        email=f"s{n}@example.org",
+                        email_key=f"key-{n}",
+                        receipt=f"R-{n}",
+                        name=f"Signer {n}",
+                        country="GB",
+                        status=status,
+                        invalid_reason=reason,
+                    )
         command.upgrade(cfg, "head")
         with Session(engine) as session:
             assert sorted(counting.removed_by_reason(session, ids[0])) == [

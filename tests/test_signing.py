@@ -92,9 +92,11 @@ def test_campaign_page_labels_what_the_organisers_chose(client):
     assert "(chosen by the campaign's organisers)" in html
     assert "The organisers of this petition address this demand to the ITUC" in html
     title = "Kazakhstan: Dictatorship uses brutal force against oil workers"
-    assert f"<cite>{title}</cite>, an article in English" in html
+    assert f"<cite>{title}</cite> (language: English)" in html
     russian = client.get("/ru/zhanaozen/").get_data(as_text=True)
-    assert f'<cite lang="en">{title}</cite>, статья на английском языке' in russian
+    assert f'<cite lang="en">{title}</cite> (язык: английский)' in russian
+    kazakh = client.get("/kk/zhanaozen/").get_data(as_text=True)
+    assert f'<cite lang="en">{title}</cite> (ағылшын тілі)' in kazakh
     # The background's headings sit below the section's own.
     assert "<h3>Eight months on strike</h3>" in html
 
