@@ -428,3 +428,23 @@ def test_receipt_look_ups_are_rate_limited(app, client):
         for _ in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+def test_a_stale_form_keeps_what_was_typed_and_records_nothing(app, client):
+    from campaign.extensions import db
+
+    # Set up in an app context of its own: each request below has its own, as when served.
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        db.session.commit()
+    log_in(client, organiser)
+    notes = "Handed to the consul at the gate; a photo was taken."
+    response = record(
+        client, embassy="at-vienna", method="in person", notes=notes, csrf_token="old"
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form was open for too long" in html
+    assert notes in html and 'value="in person"' in html
+    with app.app_context():
+        assert db.session.scalars(select(Delivery)).all() == []

@@ -518,3 +518,20 @@ def test_command_line_exports_are_audited(app, runner, session, campaign, tmp_pa
         ("command line", True, None)
     ]
     assert [(e.detail["via"], e.detail["language"]) for e in packed] == [("command line", "ru")]
+
+
+def test_a_stale_export_form_keeps_its_choices_and_exports_nothing(app, client):
+    from campaign.extensions import db
+
+    # Set up in an app context of its own: each request below has its own, as when served.
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        db.session.commit()
+    log_in(client, organiser)
+    response = export(client, format="xlsx", country="AT", csrf_token="old")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form was open for too long" in html
+    assert re.search(r'<input[^>]*checked[^>]*value="xlsx"', html)
+    with app.app_context():
+        assert audit_entries(db.session, downloads.SIGNATURES_EXPORTED) == []

@@ -320,3 +320,21 @@ def test_login_form_errors_are_tied_to_fields(app, client):
     assert 'aria-describedby="email-error"' in html
     assert 'aria-describedby="password-error"' in html
     assert '<label for="email">' in html and '<label for="password">' in html
+
+
+def test_a_stale_form_keeps_the_address_typed_and_signs_no_one_in(app, client, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    organiser = make_organiser(session, "kept@example.org")
+    session.commit()
+    page_token(client, LOGIN)  # the browser has a session, but the form's token is old
+    response = client.post(
+        LOGIN,
+        data={"email": "kept@example.org", "password": ORGANISER_PASSWORD, "csrf_token": "old"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The form was open for too long" in html
+    assert 'value="kept@example.org"' in html
+    assert ORGANISER_PASSWORD not in html
+    assert reload(session, organiser).last_login_at is None
+    assert client.get(CODE).status_code == 303  # no password step was passed

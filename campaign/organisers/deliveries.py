@@ -114,6 +114,7 @@ def _embassy(key: str | None):
 
 
 @bp.route("/campaigns/<slug>/deliveries/record", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
 def delivery_record(slug: str):
     """Record a hand-over; the rows are read again, counted, hashed and remembered."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -198,6 +199,7 @@ def delivery_pack(slug: str, delivery_id: int):
 
 
 @bp.route("/campaigns/<slug>/export", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
 def export_signatures(slug: str):
     """A list of signatures as CSV (streamed) or XLSX, filtered; always audited."""
     campaign = campaigns.by_slug_or_404(db.session, slug)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from campaign import accounts
-from campaign.extensions import db, limiter
+from campaign.extensions import csrf, db, limiter
 from campaign.organisers import access, bp
 from campaign.organisers.forms import ActionForm, CodeForm, LoginForm
 from campaign.privacy import keyed_hash
@@ -39,6 +39,7 @@ def _config(name: str):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so a stale one keeps the address typed
 @limiter.limit(_config("RATELIMIT_LOGIN"), methods=["POST"], scope="organiser-login")
 @limiter.limit(
     _config("RATELIMIT_LOGIN_ACCOUNT"),
