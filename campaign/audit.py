@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from campaign.models import AuditEntry, Organiser
 
-# Actions this module's callers write; exports and deliveries add their own names.
+# Every action the log holds, written by this module's callers.
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
 LOGOUT = "logout"
@@ -29,8 +29,12 @@ COMMENT_APPROVED = "comment_approved"
 COMMENT_REJECTED = "comment_rejected"
 SIGNING_PAUSED = "signing_paused"
 SIGNING_RESUMED = "signing_resumed"
+SIGNATURES_EXPORTED = "signatures_exported"
+PACK_EXPORTED = "pack_exported"
+DELIVERY_RECORDED = "delivery_recorded"
+PAPER_IMPORTED = "paper_imported"
 
-# What organisers read for each action, theirs and those of exports, deliveries and paper.
+# What organisers read for each action.
 _LABELS = {
     LOGIN: _l("Signed in"),
     LOGIN_FAILED: _l("Sign-in failed"),
@@ -47,10 +51,10 @@ _LABELS = {
     COMMENT_REJECTED: _l("Comment rejected"),
     SIGNING_PAUSED: _l("Signing paused"),
     SIGNING_RESUMED: _l("Signing resumed"),
-    "signatures_exported": _l("List exported"),
-    "pack_exported": _l("Delivery pack exported"),
-    "delivery_recorded": _l("Delivery recorded"),
-    "paper_imported": _l("Paper signatures imported"),
+    SIGNATURES_EXPORTED: _l("List exported"),
+    PACK_EXPORTED: _l("Delivery pack exported"),
+    DELIVERY_RECORDED: _l("Delivery recorded"),
+    PAPER_IMPORTED: _l("Paper signatures imported"),
 }
 
 

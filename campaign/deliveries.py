@@ -23,7 +23,7 @@ from campaign.models import (
     utcnow,
 )
 
-DELIVERY_RECORDED = "delivery_recorded"
+DELIVERY_RECORDED = audit.DELIVERY_RECORDED
 
 # What a recipient can be handed; the pack (pdf) is the usual one.
 FORMATS = ("pdf", "csv", "xlsx", "paper")

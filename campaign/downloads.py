@@ -18,8 +18,8 @@ from campaign import audit, deliveries, exports, packs
 from campaign.deliveries import Recipient
 from campaign.models import Campaign, Delivery, Embassy, Organiser, utcnow
 
-SIGNATURES_EXPORTED = "signatures_exported"
-PACK_EXPORTED = "pack_exported"
+SIGNATURES_EXPORTED = audit.SIGNATURES_EXPORTED
+PACK_EXPORTED = audit.PACK_EXPORTED
 
 LIST_FORMATS = ("csv", "xlsx")
 MIMETYPES = {

@@ -29,7 +29,7 @@ from campaign.models import Campaign, Display, Organiser, Signature, SignatureSt
 from campaign.privacy import keyed_hash
 from campaign.signing import clean_text, email_key, new_receipt
 
-PAPER_IMPORTED = "paper_imported"
+PAPER_IMPORTED = audit.PAPER_IMPORTED
 SOURCE = "paper"
 
 COLUMNS = ("name", "email", "country", "city", "organisation", "date")

@@ -9,6 +9,7 @@ view added there later is one too.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
@@ -51,6 +52,12 @@ def require_organiser() -> Organiser:
 def may_hand_over(organiser: Organiser | None) -> bool:
     """Whether this organiser may export, deliver and import: a coordinator."""
     return organiser is not None and organiser.role == Role.COORDINATOR
+
+
+def may_open(organiser: Organiser, endpoint: str) -> bool:
+    """Whether this signed-in organiser may open the page at ``endpoint``."""
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "__module__", "") != HANDING_OVER or may_hand_over(organiser)
 
 
 def _now() -> int:
@@ -129,8 +136,7 @@ def _guard() -> Response | None:
     """Refuse anyone not fully signed in: to the sign-in page for reading, 403 otherwise."""
     g.organiser = organiser = _signed_in()
     if organiser is not None:
-        view = current_app.view_functions.get(request.endpoint or "")
-        if getattr(view, "__module__", "") == HANDING_OVER and not may_hand_over(organiser):
+        if not may_open(organiser, request.endpoint or ""):
             abort(403)
         return None
     if request.endpoint in OPEN_ENDPOINTS:
@@ -144,10 +150,15 @@ def _guard() -> Response | None:
 
 
 @bp.context_processor
-def _organiser_in_templates() -> dict[str, Organiser | bool | None]:
-    """Templates see who is signed in (already loaded by the guard, no query)."""
+def _organiser_in_templates() -> dict[str, Any]:
+    """Templates see who is signed in (already loaded by the guard, no query), and what
+    they may do: hand data over, open a page (by endpoint)."""
     organiser = g.get("organiser")
-    return {"organiser": organiser, "may_hand_over": may_hand_over(organiser)}
+    return {
+        "organiser": organiser,
+        "may_hand_over": may_hand_over(organiser),
+        "may_open": lambda endpoint: organiser is not None and may_open(organiser, endpoint),
+    }
 
 
 @bp.after_request
