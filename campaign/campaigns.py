@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from campaign.models import (
@@ -15,10 +15,14 @@ from campaign.models import (
     SignatureStatus,
 )
 
+# Built once: every page and every signature looks its campaign up, and a statement
+# object that is reused keeps its cache key, which SQLAlchemy would otherwise work out anew.
+_BY_SLUG = select(Campaign).where(Campaign.slug == bindparam("slug"))
+
 
 def by_slug(session: Session, slug: str) -> Campaign | None:
     """The campaign at ``slug``."""
-    return session.scalar(select(Campaign).where(Campaign.slug == slug))
+    return session.scalar(_BY_SLUG, {"slug": slug})
 
 
 def by_slug_or_404(session: Session, slug: str) -> Campaign:
@@ -62,17 +66,18 @@ def set_signing_paused(
     audit.record(session, action, organiser, campaign_id=campaign.id)
 
 
+_LATEST_PUBLIC = (
+    select(Signature)
+    .where(
+        Signature.campaign_id == bindparam("campaign_id"),
+        Signature.status == SignatureStatus.CONFIRMED,
+        Signature.display != Display.HIDDEN,
+    )
+    .order_by(Signature.confirmed_at.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def latest_public_signers(session: Session, campaign_id: int, limit: int = 10) -> list[Signature]:
     """The most recent confirmed signers who chose to be shown."""
-    return list(
-        session.scalars(
-            select(Signature)
-            .where(
-                Signature.campaign_id == campaign_id,
-                Signature.status == SignatureStatus.CONFIRMED,
-                Signature.display != Display.HIDDEN,
-            )
-            .order_by(Signature.confirmed_at.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_LATEST_PUBLIC, {"campaign_id": campaign_id, "limit": limit}))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaign import audit, counting
@@ -362,20 +362,24 @@ class PublicComment:
     text: str
 
 
+# Read by every view of the campaign page: built once (see campaigns.by_slug).
+_APPROVED_COMMENTS = (
+    select(Signature)
+    .where(
+        Signature.campaign_id == bindparam("campaign_id"),
+        Signature.status == SignatureStatus.CONFIRMED,
+        Signature.comment_status == CommentStatus.APPROVED,
+    )
+    .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def approved_comments(session: Session, campaign: Campaign, limit: int = 20) -> list[PublicComment]:
     """The latest approved comments of confirmed signers, when the campaign shows comments."""
     if not campaign.comments_enabled:
         return []
-    rows = session.scalars(
-        select(Signature)
-        .where(
-            Signature.campaign_id == campaign.id,
-            Signature.status == SignatureStatus.CONFIRMED,
-            Signature.comment_status == CommentStatus.APPROVED,
-        )
-        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
-        .limit(limit)
-    )
+    rows = session.scalars(_APPROVED_COMMENTS, {"campaign_id": campaign.id, "limit": limit})
     return [
         PublicComment(
             name=row.public_name(),

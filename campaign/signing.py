@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -133,21 +134,33 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
         "client_key": data.client_key,
         "share_link_id": _share_link_id(session, campaign.id, data.share_code),
     }
-    statement = (
-        insert_for(session)(Signature.__table__)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-        .returning(Signature.__table__.c.id)
-    )
+    statement = _insert_statement(session)
     # The row in the way may be erased before it is read: then the address is free again.
     for _attempt in range(3):
-        created = session.scalar(statement)
+        created = session.scalar(statement, values)
         if created is not None:
             return SignOutcome(created, created=True)
         existing = _find(session, campaign.id, key)
         if existing is not None:
             return SignOutcome(existing.id, created=False)
     raise RuntimeError("a signature neither stored nor found")
+
+
+# One INSERT statement per database dialect, built once: the values come as parameters,
+# so SQLAlchemy finds the compiled statement in its cache without walking a new one.
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_statement(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = _INSERTS[dialect] = (
+            insert_for(session)(Signature.__table__)
+            .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
+            .returning(Signature.__table__.c.id)
+        )
+    return statement
 
 
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters: 5 bits each, no 0/O, 1/I
