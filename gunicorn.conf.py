@@ -50,3 +50,16 @@ def post_worker_init(worker) -> None:
     config.check(app)
     # A preloaded app's pool was made in the master; a worker must not share its sockets.
     app.extensions["database"].dispose(close=False)
+
+
+def pre_request(worker, req) -> None:
+    """Close the connection once a POST is answered.
+
+    Some work follows a POST's answer (the signing email: campaign/afterwards.py), and it
+    runs in the thread that holds the connection. A client's next request on the same
+    kept-alive connection would wait for it, and how long it waited would tell whether the
+    address had signed before. Closed, the next request comes on a new connection that
+    any free thread takes. Pages, which are most requests, keep their connections.
+    """
+    if req.method == "POST":
+        req.force_close()

@@ -281,6 +281,33 @@ def test_simultaneous_confirmations_count_each_signature_once(server: Server, sm
     assert server.confirmed_count() == (100, 100)
 
 
+def test_a_post_closes_its_connection_and_a_page_keeps_it(server: Server):
+    # The signing email follows the answer in the thread that holds the connection. Had
+    # the connection stayed open, the signer's next request would wait for that email,
+    # and how long it waited would tell whether the address had signed before.
+    session = visitor(address(5, 1))
+    page = session.get(server.base + CAMPAIGN, timeout=60)
+    assert page.status_code == 200
+    assert page.headers.get("Connection", "keep-alive").lower() != "close"
+    response = session.post(
+        server.base + CAMPAIGN,
+        data=sign_form(csrf_token=csrf_token(page.text), email="closing@example.org"),
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert response.status_code == 303
+    assert response.headers["Connection"].lower() == "close"
+    # The same for a second submission with that address, whatever email it calls for.
+    again = session.post(
+        server.base + CAMPAIGN,
+        data=sign_form(csrf_token=open_form(session, server.base), email="closing@example.org"),
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert again.status_code == 303
+    assert again.headers["Connection"].lower() == "close"
+
+
 def test_rate_limit_holds_across_workers(server: Server):
     # One client address, SIGN_LIMIT + 1 fresh connections at once: the workers that
     # answer them share one count in Redis, so exactly one is refused.
