@@ -15,6 +15,7 @@ from campaign.models import (
     Campaign,
     DeliveredSignature,
     Delivery,
+    DeliveryCountry,
     Embassy,
     EmbassyCountry,
     Organiser,
@@ -176,6 +177,7 @@ def record(
             cutoff=cutoff,
             notes=data.notes.strip(),
             organiser_id=organiser.id if organiser is not None else None,
+            countries=[DeliveryCountry(country=code) for code in selection.countries or ()],
         )
         session.add(delivery)
         session.flush()

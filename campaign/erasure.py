@@ -27,8 +27,8 @@ from campaign.models import (
     CommentStatus,
     DeliveredSignature,
     Delivery,
+    DeliveryCountry,
     Display,
-    EmbassyCountry,
     ShareLink,
     Signature,
     SignatureStatus,
@@ -131,8 +131,9 @@ def anonymise_delivered(session: Session, after: timedelta) -> int:
 
     The signature stays (the total and the country remain true), the person does not.
     A signer who asked to be left out of the lists is never in one: theirs goes once a
-    delivery made as long ago counted them, one to a body or to their country's embassy
-    with a cutoff after they confirmed. Signatures not yet delivered keep their data.
+    delivery made as long ago counted them, with a cutoff after they confirmed: one to a
+    body, or one to an embassy that was then accredited to their country. Signatures not
+    yet delivered keep their data.
     """
     long_ago = utcnow() - after
     delivered = (
@@ -140,11 +141,13 @@ def anonymise_delivered(session: Session, after: timedelta) -> int:
         .join(Delivery, Delivery.id == DeliveredSignature.delivery_id)
         .where(Delivery.delivered_on < long_ago)
     )
-    their_embassy = (
-        select(EmbassyCountry.country)
+    # An embassy's delivery counted the countries it was for (stored with it); a body's,
+    # named in `recipient`, every signer.
+    their_country = (
+        select(DeliveryCountry.country)
         .where(
-            EmbassyCountry.embassy_id == Delivery.embassy_id,
-            EmbassyCountry.country == Signature.country,
+            DeliveryCountry.delivery_id == Delivery.id,
+            DeliveryCountry.country == Signature.country,
         )
         .correlate(Delivery, Signature)
         .exists()
@@ -153,7 +156,7 @@ def anonymise_delivered(session: Session, after: timedelta) -> int:
         Delivery.campaign_id == Signature.campaign_id,
         Delivery.delivered_on < long_ago,
         func.coalesce(Delivery.cutoff, Delivery.delivered_on) >= Signature.confirmed_at,
-        or_(Delivery.embassy_id.is_(None), their_embassy),
+        or_(Delivery.recipient != "", their_country),
     )
     left_out_but_counted = and_(
         Signature.exclude_from_delivery.is_(True),

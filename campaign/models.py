@@ -345,6 +345,26 @@ class Delivery(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # An embassy's delivery: the countries it was for, as the embassy stood that day.
+    countries: Mapped[list[DeliveryCountry]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DeliveryCountry(Base):
+    """A country whose signers an embassy's delivery was for.
+
+    Kept with the delivery, because an embassy's countries may change after it, or the
+    embassy leave the directory: what the delivery counted must stay what it counted.
+    """
+
+    __tablename__ = "delivery_countries"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+
 
 class DeliveredSignature(Base):
     """A signature that was in a delivered pack: lets a signer check their receipt."""

@@ -134,3 +134,40 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
             assert counting.removed_by_reason(session, ids[1]) == [("fake", 1)]
         engine.dispose()
     app.extensions["database"].dispose()
+
+
+def test_embassy_deliveries_made_before_keep_their_embassys_countries(backend, tmp_path, request):
+    from sqlalchemy import MetaData, select
+
+    url = _empty_database(backend, tmp_path, request)
+    app = create_app(base_config(url))
+    with app.app_context():
+        cfg = alembic_config()
+        command.upgrade(cfg, "0007")
+        engine = create_engine(url)
+        old = MetaData()
+        old.reflect(engine)
+        tables = old.tables
+        with engine.begin() as conn:
+            campaign_id = _insert(conn, tables["campaigns"], slug="first", goal=100)
+            embassy_id = _insert(conn, tables["embassies"], key="at-vienna", country="AT")
+            for country in ("AT", "SI"):
+                conn.execute(
+                    tables["embassy_countries"]
+                    .insert()
+                    .values(country=country, embassy_id=embassy_id)
+                )
+            to_embassy = _insert(
+                conn, tables["deliveries"], campaign_id=campaign_id, embassy_id=embassy_id
+            )
+            to_body = _insert(conn, tables["deliveries"], campaign_id=campaign_id, recipient="ITUC")
+        command.upgrade(cfg, "head")
+        countries = MetaData()
+        countries.reflect(engine, only=["delivery_countries"])
+        table = countries.tables["delivery_countries"]
+        with engine.connect() as conn:
+            rows = conn.execute(select(table.c.delivery_id, table.c.country)).all()
+        assert sorted(rows) == [(to_embassy, "AT"), (to_embassy, "SI")]
+        assert to_body not in {delivery for delivery, _ in rows}
+        engine.dispose()
+    app.extensions["database"].dispose()

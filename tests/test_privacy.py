@@ -6,15 +6,24 @@ import logging
 import re
 import urllib.parse
 import urllib.request
-from datetime import timedelta
+from datetime import date, timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from campaign import counting
-from campaign.models import Campaign, DeliveredSignature, Delivery, Embassy, Signature, utcnow
+from campaign import counting, deliveries
+from campaign.deliveries import Recipient
+from campaign.models import (
+    Campaign,
+    DeliveredSignature,
+    Delivery,
+    Embassy,
+    EmbassyCountry,
+    Signature,
+    utcnow,
+)
 from tests.conftest import serving
 from tests.factories import csrf_token, make_signature, sign_form
 
@@ -192,26 +201,71 @@ def test_signers_left_out_of_the_lists_are_anonymised_once_a_delivery_counted_th
     later = left_out("later@example.org", "GB", 50)  # confirmed after it
     elsewhere = left_out("elsewhere@example.org", "FR", 200)  # Paris has had no pack
 
-    def deliver(days_ago: int, **recipient: object) -> str:
-        moment = utcnow() - timedelta(days=days_ago)
-        session.add(
-            Delivery(campaign_id=campaign.id, delivered_on=moment, cutoff=moment, **recipient)
+    def deliver(days_ago: int, recipient: Recipient) -> str:
+        # Recorded as an organiser records it, then dated back.
+        delivery = deliveries.record(
+            session,
+            campaign,
+            deliveries.DeliveryInput(recipient, date.today(), cutoff=utcnow()),
+            organiser=None,
         )
+        delivery.delivered_on = delivery.cutoff = utcnow() - timedelta(days=days_ago)
         session.commit()
         output = runner.invoke(args=["privacy", "anonymise"]).output
         session.expire_all()
         return output
 
     london = session.scalar(select(Embassy).where(Embassy.key == "gb-london"))
-    assert "Anonymised 1 " in deliver(100, embassy_id=london.id, recipient="")
+    assert "Anonymised 1 " in deliver(100, Recipient(embassy=london))
     assert session.get(Signature, counted.id).email == ""
     assert session.get(Signature, later.id).email == "later@example.org"
     assert session.get(Signature, elsewhere.id).email == "elsewhere@example.org"
 
     # A body's list counts every signer of the campaign up to its cutoff.
-    assert "Anonymised 1 " in deliver(95, recipient="ITUC")
+    assert "Anonymised 1 " in deliver(95, Recipient(body="ITUC"))
     assert session.get(Signature, elsewhere.id).email == ""
     assert session.get(Signature, later.id).email == "later@example.org"
+
+
+def test_an_embassy_delivery_counts_the_countries_it_was_for_not_those_of_today(
+    app, runner, session
+):
+    campaign = session.get(Campaign, 1)
+    signers = {}
+    for country in ("AT", "SK"):
+        signers[country] = make_signature(
+            session,
+            campaign,
+            email=f"{country.lower()}@example.org",
+            country=country,
+            exclude_from_delivery=True,
+        )
+        signers[country].confirmed_at = utcnow() - timedelta(days=200)
+    vienna = session.scalar(select(Embassy).where(Embassy.key == "at-vienna"))
+    assert "SK" not in {c.country for c in vienna.countries}
+    delivery = deliveries.record(
+        session,
+        campaign,
+        deliveries.DeliveryInput(Recipient(embassy=vienna), date.today(), cutoff=utcnow()),
+        organiser=None,
+    )
+    delivery.delivered_on = delivery.cutoff = utcnow() - timedelta(days=100)
+    # Afterwards Vienna becomes accredited to Slovakia too, then leaves the directory.
+    slovakia = session.get(EmbassyCountry, "SK")
+    if slovakia is not None:
+        session.delete(slovakia)
+        session.flush()
+    session.add(EmbassyCountry(country="SK", embassy_id=vienna.id))
+    session.commit()
+    session.delete(vienna)
+    session.commit()
+
+    output = runner.invoke(args=["privacy", "anonymise"]).output
+    session.expire_all()
+    assert "Anonymised 1 " in output
+    assert session.get(Signature, signers["AT"].id).email == ""
+    # The Slovak signer was not counted by a delivery for Austria: their data stays.
+    assert session.get(Signature, signers["SK"].id).email == "sk@example.org"
 
 
 def test_logs_of_a_whole_journey_hold_no_address_email_or_token(app, smtp, caplog):
