@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 
 from campaign import create_app
 from campaign.cli import alembic_config
@@ -20,13 +24,27 @@ def _empty_database(backend: str, tmp_path, request) -> str:
     return _empty_postgres(request)
 
 
-def test_upgrade_from_empty_matches_models_and_downgrades(backend, tmp_path, request):
+@contextlib.contextmanager
+def _migrated(backend: str, tmp_path, request, revision: str) -> Iterator[tuple[Config, Engine]]:
+    """A new database on ``backend`` migrated to ``revision``: Alembic's config and an engine.
+
+    The app's context stays pushed meanwhile, as the migration commands need it.
+    """
     url = _empty_database(backend, tmp_path, request)
     app = create_app(base_config(url))
     with app.app_context():
         cfg = alembic_config()
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
         engine = create_engine(url)
+        try:
+            yield cfg, engine
+        finally:
+            engine.dispose()
+    app.extensions["database"].dispose()
+
+
+def test_upgrade_from_empty_matches_models_and_downgrades(backend, tmp_path, request):
+    with _migrated(backend, tmp_path, request, "head") as (cfg, engine):
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
@@ -35,8 +53,6 @@ def test_upgrade_from_empty_matches_models_and_downgrades(backend, tmp_path, req
         command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         command.upgrade(cfg, "head")
-        engine.dispose()
-    app.extensions["database"].dispose()
 
 
 def _empty_postgres(request) -> str:
@@ -91,12 +107,7 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
 
     from campaign import counting
 
-    url = _empty_database(backend, tmp_path, request)
-    app = create_app(base_config(url))
-    with app.app_context():
-        cfg = alembic_config()
-        command.upgrade(cfg, "0004")
-        engine = create_engine(url)
+    with _migrated(backend, tmp_path, request, "0004") as (cfg, engine):
         # Rows written as the schema stood then, not through today's models.
         old = MetaData()
         old.reflect(engine)
@@ -132,19 +143,12 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
                 ("fake", 2),
             ]
             assert counting.removed_by_reason(session, ids[1]) == [("fake", 1)]
-        engine.dispose()
-    app.extensions["database"].dispose()
 
 
 def test_embassy_deliveries_made_before_keep_their_embassys_countries(backend, tmp_path, request):
     from sqlalchemy import MetaData, select
 
-    url = _empty_database(backend, tmp_path, request)
-    app = create_app(base_config(url))
-    with app.app_context():
-        cfg = alembic_config()
-        command.upgrade(cfg, "0007")
-        engine = create_engine(url)
+    with _migrated(backend, tmp_path, request, "0007") as (cfg, engine):
         old = MetaData()
         old.reflect(engine)
         tables = old.tables
@@ -169,5 +173,3 @@ def test_embassy_deliveries_made_before_keep_their_embassys_countries(backend, t
             rows = conn.execute(select(table.c.delivery_id, table.c.country)).all()
         assert sorted(rows) == [(to_embassy, "AT"), (to_embassy, "SI")]
         assert to_body not in {delivery for delivery, _ in rows}
-        engine.dispose()
-    app.extensions["database"].dispose()
