@@ -96,30 +96,27 @@ def measure(backend: str, duration: int, rounds: int, connections: int) -> list[
     def per_second(name: str, key: str) -> float:
         return statistics.median(r[key] / r["seconds"] for r in runs[name])
 
+    def latency(name: str) -> str:
+        return f"{median(name, 'p50_ms'):.1f} / {median(name, 'p99_ms'):.1f}"
+
     rows_per_second = per_second("baseline", "requests")
-    table = [
-        [
-            backend,
-            "bare baseline: one INSERT per request",
-            f"{rows_per_second:.0f} rows",
-            f"{per_second('baseline', 'requests'):.0f}",
-            f"{median('baseline', 'p50_ms'):.1f} / {median('baseline', 'p99_ms'):.1f}",
-            "",
-            str(int(sum(r["errors"] for r in runs["baseline"]))),
-        ]
-    ]
-    flask_rows = per_second("flask", "requests")
-    table.append(
-        [
-            backend,
-            "the same INSERT as a Flask view",
-            f"{flask_rows:.0f} rows",
-            f"{flask_rows:.0f}",
-            f"{median('flask', 'p50_ms'):.1f} / {median('flask', 'p99_ms'):.1f}",
-            f"{flask_rows / rows_per_second:.0%}",
-            str(int(sum(r["errors"] for r in runs["flask"]))),
-        ]
-    )
+    table = []
+    for name, label in (
+        ("baseline", "bare baseline: one INSERT per request"),
+        ("flask", "the same INSERT as a Flask view"),
+    ):
+        rows = per_second(name, "requests")
+        table.append(
+            [
+                backend,
+                label,
+                f"{rows:.0f} rows",
+                f"{rows:.0f}",
+                latency(name),
+                "" if name == "baseline" else f"{rows / rows_per_second:.0%}",
+                str(int(sum(r["errors"] for r in runs[name]))),
+            ]
+        )
     for name, label in (("app", "app, whole visit"), ("surge", "app in surge mode behind nginx")):
         signed = per_second(name, "stored")
         failures = sum(r["errors"] + r["failures"] for r in runs[name])
@@ -129,7 +126,7 @@ def measure(backend: str, duration: int, rounds: int, connections: int) -> list[
                 label,
                 f"{signed:.0f} signatures",
                 f"{per_second(name, 'requests'):.0f}",
-                f"{median(name, 'p50_ms'):.1f} / {median(name, 'p99_ms'):.1f}",
+                latency(name),
                 f"{signed / rows_per_second:.0%}",
                 str(int(failures)),
             ]

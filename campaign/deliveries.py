@@ -24,8 +24,6 @@ from campaign.models import (
     utcnow,
 )
 
-DELIVERY_RECORDED = audit.DELIVERY_RECORDED
-
 # What a recipient can be handed; the pack (pdf) is the usual one.
 FORMATS = ("pdf", "csv", "xlsx", "paper")
 
@@ -199,7 +197,7 @@ def record(
         delivery.rows_hash = manifest.sha256
     audit.record(
         session,
-        DELIVERY_RECORDED,
+        audit.DELIVERY_RECORDED,
         organiser,
         campaign.id,
         count=manifest.count,

@@ -18,9 +18,6 @@ from campaign import audit, deliveries, exports, packs
 from campaign.deliveries import Recipient
 from campaign.models import Campaign, Delivery, Embassy, Organiser, utcnow
 
-SIGNATURES_EXPORTED = audit.SIGNATURES_EXPORTED
-PACK_EXPORTED = audit.PACK_EXPORTED
-
 LIST_FORMATS = ("csv", "xlsx")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -133,7 +130,7 @@ def signature_list(
     counts = exports.count(session, selection)
     audit.record(
         session,
-        SIGNATURES_EXPORTED,
+        audit.SIGNATURES_EXPORTED,
         organiser,
         campaign.id,
         count=counts.listed,
@@ -207,7 +204,7 @@ def pack(
         rows = sum(p.row_count for _r, p in built)
         audit.record(
             session,
-            PACK_EXPORTED,
+            audit.PACK_EXPORTED,
             organiser,
             campaign.id,
             count=rows,
@@ -287,7 +284,7 @@ def _pdf(
     output.seek(0)
     audit.record(
         session,
-        PACK_EXPORTED,
+        audit.PACK_EXPORTED,
         organiser,
         campaign.id,
         count=built.row_count,

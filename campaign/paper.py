@@ -29,7 +29,6 @@ from campaign.models import Campaign, Display, Organiser, Signature, SignatureSt
 from campaign.privacy import keyed_hash
 from campaign.signing import clean_text, email_key, new_receipt
 
-PAPER_IMPORTED = audit.PAPER_IMPORTED
 SOURCE = "paper"
 
 COLUMNS = ("name", "email", "country", "city", "organisation", "date")
@@ -303,7 +302,7 @@ def import_rows(
     counting.add(session, campaign.id, imported)
     audit.record(
         session,
-        PAPER_IMPORTED,
+        audit.PAPER_IMPORTED,
         organiser,
         campaign.id,
         count=imported,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -134,7 +136,7 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
         "client_key": data.client_key,
         "share_link_id": _share_link_id(session, campaign.id, data.share_code),
     }
-    statement = _insert_statement(session)
+    statement = _insert_statement(insert_for(session))
     # The row in the way may be erased before it is read: then the address is free again.
     for _attempt in range(3):
         created = session.scalar(statement, values)
@@ -146,21 +148,18 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
     raise RuntimeError("a signature neither stored nor found")
 
 
-# One INSERT statement per database dialect, built once: the values come as parameters,
-# so SQLAlchemy finds the compiled statement in its cache without walking a new one.
-_INSERTS: dict[str, Any] = {}
+@cache
+def _insert_statement(insert: Callable[..., Any]) -> Any:
+    """The signature's INSERT with ``insert``, its database's construct, built once.
 
-
-def _insert_statement(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    statement = _INSERTS.get(dialect)
-    if statement is None:
-        statement = _INSERTS[dialect] = (
-            insert_for(session)(Signature.__table__)
-            .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
-            .returning(Signature.__table__.c.id)
-        )
-    return statement
+    The values come as parameters, so SQLAlchemy finds the compiled statement in its
+    cache without walking a new one for each signer.
+    """
+    return (
+        insert(Signature.__table__)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "email_key"])
+        .returning(Signature.__table__.c.id)
+    )
 
 
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 letters: 5 bits each, no 0/O, 1/I

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from campaign import deliveries, downloads
+from campaign import audit, deliveries
 from campaign.models import AuditEntry, Campaign, DeliveredSignature, Delivery
 from tests.factories import csrf_token, log_in, make_organiser, make_signature, page_token
 
@@ -120,7 +120,7 @@ def test_recording_a_delivery_stores_count_hash_cutoff_and_signatures(session, s
     assert delivered == {s.id for s in listed}
 
     (entry,) = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == deliveries.DELIVERY_RECORDED)
+        select(AuditEntry).where(AuditEntry.action == audit.DELIVERY_RECORDED)
     )
     assert entry.count == 2
     assert entry.detail["rows_hash"] == digest
@@ -151,9 +151,7 @@ def test_a_hash_that_no_longer_matches_records_nothing(session, signed_in, campa
     assert session.scalar(select(func.count(DeliveredSignature.delivery_id))) == 0
     assert (
         session.scalar(
-            select(func.count(AuditEntry.id)).where(
-                AuditEntry.action == deliveries.DELIVERY_RECORDED
-            )
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == audit.DELIVERY_RECORDED)
         )
         == 0
     )
@@ -312,7 +310,7 @@ def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campai
     text = pdf_text(response.get_data())
     assert "Әсел Қайратқызы" in text and later.name not in text
     entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == downloads.PACK_EXPORTED)
+        select(AuditEntry).where(AuditEntry.action == audit.PACK_EXPORTED)
     ).all()
     assert [e.detail.get("delivery_id") for e in entries] == [delivery.id]
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import insert, select
 
-from campaign import deliveries, downloads, exports
+from campaign import audit, deliveries, downloads, exports
 from campaign.models import AuditEntry, Campaign, Signature, SignatureStatus
 from tests.factories import log_in, make_organiser, make_signature, page_token
 
@@ -131,7 +131,7 @@ def test_csv_holds_confirmed_signatures_and_no_emails_unless_asked(session, sign
     header, *rows = parse_csv(with_emails)
     assert {row[header.index("Email")] for row in rows} == {"alice@example.org", "bob@example.org"}
 
-    without, with_ = audit_entries(session, downloads.SIGNATURES_EXPORTED)
+    without, with_ = audit_entries(session, audit.SIGNATURES_EXPORTED)
     assert (without.count, without.detail["with_emails"]) == (2, False)
     assert (with_.count, with_.detail["with_emails"]) == (2, True)
     assert with_.detail["format"] == "csv"
@@ -311,7 +311,7 @@ def test_impossible_combinations_are_refused_on_the_form(session, signed_in):
     response = export(signed_in, new_only="y")
     assert response.status_code == 400
     assert 'id="embassy-error"' in response.get_data(as_text=True)
-    assert audit_entries(session, downloads.SIGNATURES_EXPORTED) == []
+    assert audit_entries(session, audit.SIGNATURES_EXPORTED) == []
 
 
 def test_export_pages_need_a_signed_in_organiser(app, client, session, campaign):
@@ -324,7 +324,7 @@ def test_export_pages_need_a_signed_in_organiser(app, client, session, campaign)
     assert refused.status_code in (400, 403)
     assert "Secret Signer" not in refused.get_data(as_text=True)
     assert client.post(PACKS, data={"embassy": "*"}).status_code in (400, 403)
-    assert audit_entries(session, downloads.SIGNATURES_EXPORTED) == []
+    assert audit_entries(session, audit.SIGNATURES_EXPORTED) == []
 
 
 # --- PDF packs ---------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_embassy_pack_lists_names_in_every_script_and_omits_emails_and_opt_outs(
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {len(pages)}" in page
 
-    (entry,) = audit_entries(session, downloads.PACK_EXPORTED)
+    (entry,) = audit_entries(session, audit.PACK_EXPORTED)
     assert entry.count == 4
     assert entry.detail["embassy"] == "at-vienna"
     assert re.fullmatch(r"[0-9a-f]{64}", entry.detail["rows_hash"])
@@ -460,7 +460,7 @@ def test_every_embassy_gets_its_own_pack_in_a_zip(session, signed_in, campaign):
     assert sorted(archive.namelist()) == ["at-vienna.pdf", "gb-london.pdf"]
     london = " ".join(pdf_text(archive.read("gb-london.pdf")))
     assert "British Signer" in london and "Austrian Signer" not in london
-    (entry,) = audit_entries(session, downloads.PACK_EXPORTED)
+    (entry,) = audit_entries(session, audit.PACK_EXPORTED)
     assert (entry.count, entry.detail["packs"]) == (2, 2)
 
 
@@ -512,8 +512,8 @@ def test_command_line_exports_are_audited(app, runner, session, campaign, tmp_pa
         args=["export", "signatures", "zhanaozen", "--for-delivery", "--with-emails", "-o", "-"]
     )
     assert refused.exit_code != 0
-    listed = audit_entries(session, downloads.SIGNATURES_EXPORTED)
-    packed = audit_entries(session, downloads.PACK_EXPORTED)
+    listed = audit_entries(session, audit.SIGNATURES_EXPORTED)
+    packed = audit_entries(session, audit.PACK_EXPORTED)
     assert [(e.detail["via"], e.detail["with_emails"], e.organiser_id) for e in listed] == [
         ("command line", True, None)
     ]
@@ -534,4 +534,4 @@ def test_a_stale_export_form_keeps_its_choices_and_exports_nothing(app, client):
     assert "The form was open for too long" in html
     assert re.search(r'<input[^>]*checked[^>]*value="xlsx"', html)
     with app.app_context():
-        assert audit_entries(db.session, downloads.SIGNATURES_EXPORTED) == []
+        assert audit_entries(db.session, audit.SIGNATURES_EXPORTED) == []

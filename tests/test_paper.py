@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from campaign import counting, paper
+from campaign import audit, counting, paper
 from campaign.models import AuditEntry, Campaign, Signature, SignatureStatus
 from tests.factories import log_in, make_organiser, make_signature, page_token
 
@@ -98,7 +98,7 @@ def test_check_shows_every_row_and_writes_nothing(session, signed_in, campaign):
     assert signatures(session) == []
     assert (
         session.scalar(
-            select(func.count(AuditEntry.id)).where(AuditEntry.action == paper.PAPER_IMPORTED)
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == audit.PAPER_IMPORTED)
         )
         == 0
     )
@@ -132,7 +132,7 @@ def test_import_confirms_counts_marks_paper_and_audits(session, signed_in, campa
     session.expire_all()
     assert counting.confirmed_count(session, campaign.id) == before + 3
 
-    (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == paper.PAPER_IMPORTED))
+    (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == audit.PAPER_IMPORTED))
     assert entry.count == 3
     assert (entry.detail["rows"], entry.detail["duplicates"], entry.detail["rejected"]) == (9, 1, 5)
     assert entry.campaign_id == campaign.id and entry.organiser_id is not None
