@@ -3,21 +3,79 @@
 Signing and the re-send page use it: whether the address has signed decides whether a
 database write and an email follow, and doing them before answering would let the
 answer's timing tell.
+
+The work is handed, once the answer is sent, to a few threads of the process's own
+(DEFERRED_WORK_THREADS), so the thread that answered is free for the next request at once:
+a client's next request on the same kept-alive connection never waits for the work its
+previous one left. With DEFERRED_WORK_THREADS = 0 the thread that answered does the work
+itself, and the server must close the connection after such a request (gunicorn.conf.py
+does so then).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flask import copy_current_request_context
+from flask import copy_current_request_context, current_app
 from werkzeug.wrappers import Response
 
 from campaign import mail
 from campaign.extensions import db
 
 log = logging.getLogger(__name__)
+
+# Work waiting for a thread, per process, at most. Beyond it the thread that answered
+# waits for room: what fills the backlog is everyone's work, so that wait tells nothing
+# about one signer, and a mail server that falls behind cannot fill the memory.
+BACKLOG = 256
+
+
+class _Workers:
+    """The process's threads for deferred work, made on first use in each process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._room = threading.BoundedSemaphore(BACKLOG)
+
+    def submit(self, work: Callable[[], None], threads: int) -> None:
+        """Queue ``work``; wait while the backlog is full."""
+        pool, room = self._current(threads)
+        room.acquire()
+        try:
+            future = pool.submit(work)
+        except RuntimeError:
+            # The interpreter is shutting down and takes no new work: do it here.
+            room.release()
+            work()
+            return
+        future.add_done_callback(lambda _future: room.release())
+
+    def _current(self, threads: int) -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore]:
+        with self._lock:
+            # A forked worker (gunicorn) inherits this object but not the threads.
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(threads, thread_name_prefix="afterwards")
+                self._room = threading.BoundedSemaphore(BACKLOG)
+                self._pid = os.getpid()
+            return self._pool, self._room
+
+    def wait(self) -> None:
+        """Finish the work handed over so far; the next hand-over starts new threads."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.shutdown(wait=True)
+
+
+# At the interpreter's exit (a worker stopping or recycled) the pool finishes its queue.
+workers = _Workers()
 
 
 def run_after(response: Response, task: Callable[[], None]) -> Response:
@@ -33,7 +91,11 @@ def run_after(response: Response, task: Callable[[], None]) -> Response:
             db.session.rollback()
             log.warning("deferred work failed: %s", type(error).__name__)
 
-    response.call_on_close(in_context)
+    threads = int(current_app.config["DEFERRED_WORK_THREADS"])
+    if threads > 0:
+        response.call_on_close(lambda: workers.submit(in_context, threads))
+    else:
+        response.call_on_close(in_context)
     return response
 
 

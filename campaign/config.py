@@ -84,6 +84,11 @@ class Defaults:
     # must not tell whether that person signed.
     SHARE_STATS_SMALLEST = 5
 
+    # Threads per process that do the work following an answer (the signing email), so
+    # the thread that answered is free at once; 0 has that thread do it (see
+    # campaign/afterwards.py).
+    DEFERRED_WORK_THREADS = 2
+
     # Absolute address of the site, used in emails and share links.
     BASE_URL = "http://127.0.0.1:5000"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
@@ -55,6 +56,9 @@ def base_config(database_url: str, **extra: object) -> dict[str, object]:
         "RATELIMIT_CONFIRM": "1000 per minute",
         "RATELIMIT_LOGIN": "1000 per minute",
         "BASE_URL": "http://petition.test",
+        # The thread that answered does the work that follows (the signing email), so a
+        # test reads its outcome as soon as the response is closed (see ClosingClient).
+        "DEFERRED_WORK_THREADS": 0,
     }
     config.update(extra)
     return config
@@ -233,4 +237,35 @@ def smtp() -> Iterator[_Collector]:
     try:
         yield handler
     finally:
+        controller.stop()
+
+
+class HeldMail(_Collector):
+    """aiosmtpd handler that holds each message until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, smtp_session, envelope) -> str:
+        self.arrived.set()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.release.wait, 60)
+        return await super().handle_DATA(server, smtp_session, envelope)
+
+
+@pytest.fixture
+def held_smtp() -> Iterator[HeldMail]:
+    """A real SMTP server that takes each message only once ``.release`` is set."""
+    handler = HeldMail()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    try:
+        yield handler
+    finally:
+        handler.release.set()
+        # Work still holding a message finishes before the next test's app is made.
+        afterwards.workers.wait()
         controller.stop()
