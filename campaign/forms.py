@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from babel import support
+from flask import request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict
+from wtforms.fields import FileField
 from wtforms.i18n import messages_path
 
 
@@ -46,3 +50,18 @@ class TranslatedForm(FlaskForm):
         def get_translations(self, form: FlaskForm) -> _Catalog:
             """WTForms' catalog for the current language, loaded once per language."""
             return _CATALOG
+
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            """The submitted fields; files only for a form that has a file field.
+
+            Flask-WTF mixes the request's files in with its text fields, so a file sent
+            under a text field's name would reach that field's filters and validators,
+            which expect text, and fail there. A form without a file field sees the text
+            fields alone, and such a file is simply not there.
+            """
+            data = super().wrap_formdata(form, formdata)  # type: ignore[misc]
+            if isinstance(data, CombinedMultiDict) and not any(
+                isinstance(field, FileField) for field in form
+            ):
+                return request.form
+            return data

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import unicodedata
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -147,3 +149,32 @@ def test_a_value_the_database_refuses_is_a_400(app):
     response = app.test_client().get("/refused-by-the-database")
     assert response.status_code == 400
     assert "Something in the request was wrong" in response.get_data(as_text=True)
+
+
+PUBLIC_FORMS = [
+    ("/en/zhanaozen/", "name"),
+    ("/en/zhanaozen/", "email"),
+    ("/en/zhanaozen/", "via"),
+    ("/en/zhanaozen/resend", "email"),
+    ("/en/zhanaozen/receipt", "receipt"),
+    ("/en/zhanaozen/links", "label"),
+    ("/en/confirm", "token"),
+    ("/organisers/login", "email"),
+]
+
+
+@pytest.mark.parametrize(("path", "field"), PUBLIC_FORMS)
+def test_a_file_sent_for_a_text_field_is_a_clear_error(client, path, field):
+    # A form without a file field reads text fields only; a file under a text field's
+    # name is as if the field had been left empty.
+    page = client.get(path if path != "/en/confirm" else "/en/zhanaozen/")
+    token = csrf_token(page.get_data(as_text=True))
+    data = {**sign_form(csrf_token=token), field: (io.BytesIO(b"%PDF-1.4"), "notes.pdf")}
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    assert response.status_code in {200, 303, 400}, response.status_code
+    if path == "/en/zhanaozen/" and field != "via":
+        assert response.status_code == 400
+        page = response.get_data(as_text=True)
+        assert "This field is required" in page or "required" in page.lower()
+        # What was typed in the other fields is kept.
+        assert "Aktau" in page
