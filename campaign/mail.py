@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, g
 
 if TYPE_CHECKING:
@@ -90,13 +91,29 @@ def build(settings: dict[str, Any], message: Message) -> EmailMessage:
     """The MIME message for ``message``."""
     email = EmailMessage()
     email["From"] = settings["default_sender"]
-    email["To"] = message.to
+    email["To"] = deliverable_address(message.to)
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(
         domain=settings["default_sender"].rpartition("@")[2].strip(">")
     )
     email.set_content(message.body)
     return email
+
+
+def deliverable_address(address: str) -> str:
+    """``address`` with its domain in ASCII (IDNA) when only the domain is international.
+
+    Signers' addresses are kept as email-validator normalises them, with a domain such as
+    почта.рф in its own letters. Sent like that, they would need a mail server that speaks
+    SMTPUTF8, and many relays do not: the same address with the domain spelled in ASCII
+    (xn--80a1acny.xn--p1ai) reaches the same mailbox through any of them. An address whose
+    own part, before the @, is not ASCII has no such spelling and needs SMTPUTF8 still.
+    """
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address
+    return result.ascii_email or address
 
 
 def send(settings: dict[str, Any], message: Message) -> None:

@@ -190,10 +190,12 @@ class _Collector:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.recipients: list[str] = []
         self.port = 0
 
     async def handle_DATA(self, server, smtp_session, envelope) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
+        self.recipients.extend(envelope.rcpt_tos)
         self.messages.append(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 

@@ -101,6 +101,19 @@ def test_campaign_page_labels_what_the_organisers_chose(client):
     assert "<h3>Eight months on strike</h3>" in html
 
 
+def test_an_address_at_an_international_domain_gets_its_email_through_any_relay(app, client, smtp):
+    # The test's mail server, like many relays, does not speak SMTPUTF8: the domain goes
+    # to it spelled in ASCII, which reaches the same mailbox.
+    response = sign(client, email="ivan@почта.рф")
+    assert response.status_code == 303
+    [message] = smtp.messages
+    assert message["To"] == "ivan@xn--80a1acny.xn--p1ai"
+    assert smtp.recipients == ["ivan@xn--80a1acny.xn--p1ai"]
+    # The signature keeps the address in its own letters, as it was typed.
+    assert [s.email for s in signatures(app)] == ["ivan@почта.рф"]
+    assert client.get(confirm_link(message)).status_code == 200
+
+
 def test_root_redirects_to_default_campaign_in_the_readers_language(client):
     response = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
     assert response.status_code == 302
