@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from campaign import confirming, counting, signing
 from campaign.models import Campaign, Signature, SignatureStatus
@@ -189,6 +191,34 @@ def test_duplicate_signing_gives_identical_response_and_tells_the_owner(app, cli
     assert len(smtp.messages) == 2
     assert "already signed" in smtp.messages[1]["Subject"]
     assert count(app) == 1
+
+
+def test_a_repeated_submission_writes_as_a_new_one_does(app, session, backend):
+    # A submission that stored nothing would commit without waiting for the disk, and its
+    # quicker answer would tell that the address had signed. Both kinds write one row.
+    campaign = session.scalar(select(Campaign))
+    data = signing.SignatureInput(name="Aigerim", email="aigerim@example.org", country="KZ")
+    first = signing.sign(session, campaign, data)
+    session.commit()
+    assert first.created
+    if backend == "sqlite":
+        # data_version moves when another connection has committed a change.
+        observer = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].split("///", 1)[1])
+        version = observer.execute("PRAGMA data_version").fetchone()
+    else:
+        xmin = text("SELECT xmin::text FROM signatures WHERE id = :id")
+        version = session.scalar(xmin, {"id": first.signature_id})
+    again = signing.sign(session, campaign, dataclasses.replace(data, name="Someone Else"))
+    session.commit()
+    assert again == signing.SignOutcome(first.signature_id, created=False)
+    if backend == "sqlite":
+        assert observer.execute("PRAGMA data_version").fetchone() != version
+        observer.close()
+    else:
+        assert session.scalar(xmin, {"id": first.signature_id}) != version
+    # The write changed nothing of the signature.
+    stored = session.get(Signature, first.signature_id, populate_existing=True)
+    assert (stored.name, stored.email, stored.emails_sent) == ("Aigerim", "aigerim@example.org", 1)
 
 
 def test_duplicate_while_pending_resends_the_link_without_a_second_signature(app, client, smtp):
