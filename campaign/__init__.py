@@ -37,6 +37,7 @@ def create_app(
         from campaign.afterwards import finished_when_sent
 
         app.wsgi_app = finished_when_sent(app.wsgi_app)
+    app.wsgi_app = _query_string_as_browsers_send_it(app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -76,6 +77,27 @@ def create_app(
     _error_pages(app)
     _template_helpers(app)
     _quiet_secrets_in_logs()
+    return app
+
+
+def _query_string_as_browsers_send_it(wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
+    """``wsgi_app`` with raw bytes in a query string percent-encoded, as browsers send them.
+
+    Werkzeug reads a query string as UTF-8 and fails on a raw byte that is not, which only
+    a hand-made request sends (gunicorn refuses such a request line; Werkzeug's
+    development server passes it on). Percent-encoded, an invalid byte stays as it is in
+    the value (%FF) and a valid sequence reads as its letter, as when a browser sends it.
+    """
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():
+            # WSGI gives the bytes as a latin-1 string: one character per byte.
+            environ["QUERY_STRING"] = "".join(
+                ch if ch.isascii() else f"%{ord(ch):02X}" for ch in query
+            )
+        return wsgi_app(environ, start_response)
+
     return app
 
 

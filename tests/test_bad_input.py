@@ -178,3 +178,16 @@ def test_a_file_sent_for_a_text_field_is_a_clear_error(client, path, field):
         assert "This field is required" in page or "required" in page.lower()
         # What was typed in the other fields is kept.
         assert "Aktau" in page
+
+
+@pytest.mark.parametrize(
+    "path", ["/en/zhanaozen/", "/en/zhanaozen/thanks", "/ru/zhanaozen/embassies", "/en/confirm"]
+)
+def test_raw_bytes_in_a_query_string_never_fail(client, path):
+    # As only a hand-made request sends them: WSGI gives each byte as one character.
+    for query in ("via=\xff\xfe", "country=K\xffZ", "token=\x80", "x=\xd0\xb0"):
+        response = client.get(path, environ_overrides={"QUERY_STRING": query})
+        assert response.status_code < 500, (query, response.status_code)
+    # A valid letter sent raw reads as itself, as if the browser had percent-encoded it.
+    page = client.get("/en/zhanaozen/", environ_overrides={"QUERY_STRING": "via=\xd0\xb0b"})
+    assert 'name="via" type="hidden" value="\u0430b"' in page.get_data(as_text=True)
