@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import ColumnElement, case, func, literal, update
 from sqlalchemy.orm import Session
 
 from campaign import counting, erasure, mail
 from campaign.campaigns import text_for
-from campaign.models import Signature, SignatureStatus, utcnow
+from campaign.models import Signature, SignatureStatus, UTCDateTime, utcnow
 
 _SALT = "confirm-signature"
 
@@ -23,9 +25,47 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
+class _DatedSigner(TimestampSigner):
+    """A timestamp signer that dates what it signs from ``issued_at``, not from the clock."""
+
+    def __init__(self, *args: Any, issued_at: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.issued_at = issued_at
+
+    def get_timestamp(self) -> int:
+        """The date the token carries, in whole seconds since the epoch."""
+        return self.issued_at
+
+
 def make_token(signature: Signature) -> str:
-    """A signed token naming this signature; bound to its address so ids never collide."""
-    return _serializer().dumps([signature.id, signature.email_key[:16]])
+    """A signed token naming this signature; bound to its address so ids never collide.
+
+    It is dated from when the email carrying it was asked for (see link_date), not from
+    when the email is written: a queued email may be written hours later. So the database
+    knows when the newest link sent expires, and the purge waits for it.
+    """
+    serializer = URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=_SALT,
+        signer=_DatedSigner,
+        signer_kwargs={"issued_at": int(link_date(signature).timestamp())},
+    )
+    return serializer.dumps([signature.id, signature.email_key[:16]])
+
+
+def link_date(signature: Signature) -> datetime:
+    """When the newest confirmation link sent for ``signature`` is dated from."""
+    # The first email goes with the signature; notify() stamps each one asked for after it.
+    return signature.last_emailed_at or signature.created_at
+
+
+def newest_link_expired() -> ColumnElement[bool]:
+    """SQL: true of the signatures for which no confirmation link sent can still be used."""
+    # A token's date is link_date rounded down to the second, its age is counted in whole
+    # seconds, and it is still accepted at exactly CONFIRM_MAX_AGE: one second more than
+    # that after link_date, it has expired whatever the rounding.
+    oldest_usable = utcnow() - timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"] + 1)
+    return func.coalesce(Signature.last_emailed_at, Signature.created_at) < oldest_usable
 
 
 class TokenError(Exception):
@@ -64,9 +104,14 @@ def confirm(session: Session, signature: Signature) -> bool:
         .values(status=SignatureStatus.CONFIRMED, confirmed_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
-    session.refresh(signature)
     if changed != 1:
+        # Since it was read: confirmed by another click or taken out by a moderator, and
+        # the caller reads which from it as it stands now; or erased (withdrawn, purged),
+        # and it keeps the status it was read with, which can no longer be confirmed.
+        # (Refreshing a row that is gone would raise.)
+        session.get(Signature, signature.id, populate_existing=True)
         return False
+    session.refresh(signature)
     counting.add(session, signature.campaign_id, 1)
     session.flush()
     return True
@@ -100,6 +145,7 @@ def notify(session: Session, signature_id: int, *, repeated: bool, counted: bool
     is stored with its first one counted). Returns False when the cap stopped the email.
     """
     if not counted:
+        now = literal(utcnow(), UTCDateTime())
         # Counted and checked in one statement, so racing requests never pass the cap.
         claimed = session.execute(
             update(Signature)
@@ -108,7 +154,14 @@ def notify(session: Session, signature_id: int, *, repeated: bool, counted: bool
                 Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
                 Signature.status != SignatureStatus.INVALIDATED,
             )
-            .values(emails_sent=Signature.emails_sent + 1)
+            .values(
+                emails_sent=Signature.emails_sent + 1,
+                # The email's link is dated from now (make_token). Never moved back: a
+                # request that committed late must not date a link sent before it.
+                last_emailed_at=case(
+                    (Signature.last_emailed_at > now, Signature.last_emailed_at), else_=now
+                ),
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:

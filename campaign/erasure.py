@@ -95,11 +95,21 @@ def _erase_locked(session: Session, signature: Signature) -> None:
 
 
 def purge_pending(session: Session, older_than: timedelta) -> int:
-    """Delete signatures never confirmed within ``older_than``, whatever became of them."""
+    """Delete signatures never confirmed within ``older_than``, whatever became of them.
+
+    One is kept past that while a confirmation link sent for it can still be used: a
+    signer who asked for the email again just before must not find the link dead.
+    """
+    from campaign import confirming  # which imports this module
+
     cutoff = utcnow() - older_than
     gone = session.execute(
         delete(Signature)
-        .where(Signature.confirmed_at.is_(None), Signature.created_at < cutoff)
+        .where(
+            Signature.confirmed_at.is_(None),
+            Signature.created_at < cutoff,
+            confirming.newest_link_expired(),
+        )
         .returning(Signature.campaign_id, Signature.status, Signature.invalid_reason)
     ).all()
     # Never confirmed, so never counted; but a moderator may have taken some out first.

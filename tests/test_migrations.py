@@ -173,3 +173,49 @@ def test_embassy_deliveries_made_before_keep_their_embassys_countries(backend, t
             rows = conn.execute(select(table.c.delivery_id, table.c.country)).all()
         assert sorted(rows) == [(to_embassy, "AT"), (to_embassy, "SI")]
         assert to_body not in {delivery for delivery, _ in rows}
+
+
+def test_pending_signatures_are_dated_from_the_upgrade_so_no_link_sent_is_purged(
+    backend, tmp_path, request
+):
+    # Links sent before the upgrade carry dates the database never kept: one sent again
+    # yesterday for a signature made a month ago must still work.
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import MetaData
+    from sqlalchemy.orm import Session
+
+    from campaign import erasure
+    from campaign.models import Signature
+
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    with _migrated(backend, tmp_path, request, "0008") as (cfg, engine):
+        old = MetaData()
+        old.reflect(engine)
+        campaigns, signatures = old.tables["campaigns"], old.tables["signatures"]
+        with engine.begin() as conn:
+            campaign_id = _insert(conn, campaigns, slug="first", goal=100)
+            ids = {
+                status: _insert(
+                    conn,
+                    signatures,
+                    campaign_id=campaign_id,
+                    email=f"{status}@example.org",
+                    email_key=f"key-{status}",
+                    receipt=f"R-{status}",
+                    name="Signer",
+                    country="GB",
+                    status=status,
+                    created_at=month_ago,
+                    confirmed_at=month_ago if status == "confirmed" else None,
+                    emails_sent=2,
+                )
+                for status in ("pending", "confirmed")
+            }
+        upgraded = datetime.now(UTC)
+        command.upgrade(cfg, "head")
+        with Session(engine) as session:
+            pending = session.get(Signature, ids["pending"])
+            assert upgraded <= pending.last_emailed_at <= datetime.now(UTC)
+            assert session.get(Signature, ids["confirmed"]).last_emailed_at is None
+            assert erasure.purge_pending(session, timedelta(days=14)) == 0

@@ -133,6 +133,79 @@ def test_unconfirmed_signatures_are_purged_after_the_configured_time(app, runner
     assert session.scalar(select(func.count(Signature.id))) == 2
 
 
+def _days_pass(session, signature_id: int, days: int) -> None:
+    """Move a signature's dates ``days`` back, as if that many days had gone by since."""
+    signature = session.get(Signature, signature_id, populate_existing=True)
+    signature.created_at -= timedelta(days=days)
+    if signature.last_emailed_at is not None:
+        signature.last_emailed_at -= timedelta(days=days)
+    session.commit()
+
+
+def test_a_link_sent_again_keeps_its_signature_past_the_purge(app, client, runner, session, smtp):
+    page = client.get("/en/zhanaozen/")
+    token = csrf_token(page.get_data(as_text=True))
+    client.post("/en/zhanaozen/", data=sign_form(email=ADDRESS, csrf_token=token))
+    signature_id = session.scalar(select(Signature.id))
+    _days_pass(session, signature_id, 13)
+    # Day 13: the signer asks for the email again; its link is good for 7 more days.
+    client.post("/en/zhanaozen/resend", data={"email": ADDRESS, "csrf_token": token})
+    link = _link(smtp.wait_for(2)[1], "confirm")
+
+    _days_pass(session, signature_id, 1)  # day 14: the daily purge
+    assert "Purged 0 " in runner.invoke(args=["privacy", "purge-pending"]).output
+
+    _days_pass(session, signature_id, 1)  # day 15: the signer clicks
+    ask = client.get(link)
+    assert ask.status_code == 200
+    done = client.post(
+        "/en/confirm",
+        data={
+            "token": re.search(r"token=(\S+)", link).group(1),
+            "csrf_token": csrf_token(ask.get_data(as_text=True)),
+        },
+    )
+    assert done.status_code == 200
+    assert _count(app) == 1
+
+
+def test_a_signature_whose_newest_link_has_expired_is_purged(app, runner, session):
+    campaign = session.get(Campaign, 1)
+    expired = make_signature(session, campaign, confirmed=False)
+    expired.created_at = utcnow() - timedelta(days=20)
+    expired.last_emailed_at = utcnow() - timedelta(days=8)  # its link died yesterday
+    usable = make_signature(session, campaign, confirmed=False)
+    usable.created_at = utcnow() - timedelta(days=20)
+    usable.last_emailed_at = utcnow() - timedelta(days=6)  # its link works one more day
+    session.commit()
+    assert "Purged 1 " in runner.invoke(args=["privacy", "purge-pending"]).output
+    session.expire_all()
+    assert list(session.scalars(select(Signature.id))) == [usable.id]
+
+
+def test_the_purge_takes_a_signature_once_its_newest_link_is_refused(app, runner, session):
+    from campaign import confirming
+
+    max_age = app.config["CONFIRM_MAX_AGE"]
+    campaign = session.get(Campaign, 1)
+    signatures = {}
+    for name, seconds in (("refused", max_age + 2), ("accepted", max_age - 5)):
+        signature = make_signature(session, campaign, confirmed=False)
+        signature.created_at = utcnow() - timedelta(days=30)
+        signature.last_emailed_at = utcnow() - timedelta(seconds=seconds)
+        signatures[name] = signature
+    session.commit()
+    # The link each was last sent, as the email carried it: dated from its request.
+    with pytest.raises(confirming.TokenError) as refused:
+        confirming.signature_for_token(session, confirming.make_token(signatures["refused"]))
+    assert refused.value.expired
+    accepted = signatures["accepted"]
+    assert confirming.signature_for_token(session, confirming.make_token(accepted)) is accepted
+    assert "Purged 1 " in runner.invoke(args=["privacy", "purge-pending"]).output
+    session.expire_all()
+    assert list(session.scalars(select(Signature.id))) == [accepted.id]
+
+
 def test_address_hashes_are_forgotten_after_two_days(app, runner, session):
     campaign = session.get(Campaign, 1)
     old = make_signature(session, campaign, client_key="a" * 32)
