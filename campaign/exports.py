@@ -34,7 +34,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, String, case, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from campaign.models import DeliveredSignature, Delivery, Signature, SignatureStatus
+from campaign.models import DeliveredSignature, Delivery, Display, Signature, SignatureStatus
 
 # Rows fetched from the database at a time.
 BATCH = 1000
@@ -254,28 +254,51 @@ class Layout:
     cells: Callable[[Any], list[Any]]
 
 
-# A row of the organisers' list from a row of ``rows()``; one function per row rather
-# than one per cell, since it runs a million times for a large campaign.
-def _organiser_cells(row: Any) -> list[Any]:
-    id_, name, display, country, city, organisation, source, signed, confirmed, left_out = row
-    return [
-        id_,
-        name,
-        country,
-        city,
-        organisation,
-        display,
-        "yes" if left_out else "",
-        source,
-        signed,
-        confirmed or "",
-    ]
+def _source_words() -> dict[str, str]:
+    """How a signature came in, as words in the current language, keyed by stored code."""
+    return {"paper": str(_l("paper")), "online": str(_l("online"))}
 
 
-def _organiser_cells_with_email(row: Any) -> list[Any]:
-    cells = _organiser_cells(row[:-1])
-    cells.insert(2, row[-1])
-    return cells
+def _organiser_cells(with_emails: bool) -> Callable[[Any], list[Any]]:
+    """How a row of ``rows()`` fills the organisers' list, coded values put into words.
+
+    The words are looked up once, in the export's language (the request's, or the one
+    the command forces), rather than once a row: there can be a million rows.
+    """
+    left_out_word = str(_l("yes"))
+    displays = {
+        Display.FULL: str(_l("full name")),
+        Display.INITIAL: str(_l("first name and initial")),
+        Display.HIDDEN: str(_l("name withheld")),
+    }
+    sources = _source_words()
+
+    # One function per row rather than one per cell: it runs a million times for a
+    # large campaign. A code the maps do not know is shown as stored, never dropped.
+    def cells(row: Any) -> list[Any]:
+        id_, name, display, country, city, organisation, source, signed, confirmed, left_out = row
+        return [
+            id_,
+            name,
+            country,
+            city,
+            organisation,
+            displays.get(display, display),
+            left_out_word if left_out else "",
+            sources.get(source, source),
+            signed,
+            confirmed or "",
+        ]
+
+    if not with_emails:
+        return cells
+
+    def cells_with_email(row: Any) -> list[Any]:
+        values = cells(row[:-1])
+        values.insert(2, row[-1])
+        return values
+
+    return cells_with_email
 
 
 def organiser_layout(with_emails: bool) -> Layout:
@@ -294,15 +317,14 @@ def organiser_layout(with_emails: bool) -> Layout:
     ]
     if with_emails:
         headings.insert(2, _l("Email"))
-        return Layout(tuple(headings), _organiser_cells_with_email)
-    return Layout(tuple(headings), _organiser_cells)
+    return Layout(tuple(headings), _organiser_cells(with_emails))
 
 
 def delivery_layout() -> Layout:
     """A list handed to a recipient: the canonical row, names as the signers allowed."""
     withheld = str(_l("name withheld"))
     # The hash covers the stored words (see the module's doc); the reader gets their own.
-    sources = {"paper": str(_l("paper")), "online": str(_l("online"))}
+    sources = _source_words()
 
     def cells(row: Any) -> list[Any]:
         values = canonical(row)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaign import audit, counting
@@ -94,6 +94,10 @@ class Selection:
     until: datetime | None = None
     status: str = ""
     search: str = ""
+    # Whether ``search`` also matches email addresses: only for those who may see them.
+    # Otherwise a search would tell whether an address signed, and substrings of it
+    # would spell the address out, though the listing never shows it.
+    search_emails: bool = False
 
     def has_condition(self) -> bool:
         """Whether a bulk action on this selection is narrowed by anything."""
@@ -115,15 +119,16 @@ class Selection:
         if self.status:
             query = query.where(Signature.status == self.status)
         if self.search:
-            term = self.search.lower()
-            query = query.where(
-                or_(
-                    func.lower(Signature.name).contains(term, autoescape=True),
-                    func.lower(Signature.email).contains(term, autoescape=True),
-                    func.lower(Signature.receipt).contains(term, autoescape=True),
-                )
-            )
+            query = query.where(or_(*self._search_conditions()))
         return query
+
+    def _search_conditions(self) -> list[ColumnElement[bool]]:
+        """The conditions of ``search``: name or receipt, and email only when allowed."""
+        term = self.search.lower()
+        columns = [Signature.name, Signature.receipt]
+        if self.search_emails:
+            columns.append(Signature.email)
+        return [func.lower(column).contains(term, autoescape=True) for column in columns]
 
 
 @dataclass(frozen=True)

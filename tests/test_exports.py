@@ -302,6 +302,111 @@ def test_delivery_list_honours_display_and_the_opt_out(session, signed_in, campa
     assert "Left Out" not in body_list.get_data(as_text=True)
 
 
+# What the organisers' list says in each language: headings, and the words its coded cells
+# become (name shown, left out, source).
+ORGANISER_LIST_WORDS = {
+    "ru": {
+        "headings": ("Имя", "Показ имени", "Исключён из передаваемых списков", "Источник"),
+        "display": {
+            "full": "имя и фамилия",
+            "initial": "имя и первая буква фамилии",
+            "hidden": "имя скрыто",
+        },
+        "yes": "да",
+        "source": {"online": "онлайн", "paper": "на бумаге"},
+    },
+    "kk": {
+        "headings": ("Аты", "Атының көрсетілуі", "Берілетін тізімдерге енгізілмеген", "Дереккөз"),
+        "display": {
+            "full": "аты-жөні",
+            "initial": "аты және тегінің бас әрпі",  # noqa: RUF001 - Kazakh, not look-alikes
+            "hidden": "аты жасырылған",
+        },
+        "yes": "иә",
+        "source": {"online": "онлайн", "paper": "қағазда"},
+    },
+}
+# The stored codes, and the English word for a signer left out: none belongs in a list
+# exported in another language.
+RAW_CODES = re.compile(r"\b(full|initial|hidden|online|paper|yes)\b")
+
+
+def coded_signatures(session, campaign) -> None:
+    """Three signers, one for each way of showing a name, online and on paper."""
+    make_signature(session, campaign, name="Арман Сейітов", display="full")
+    paper = make_signature(session, campaign, name="Бота Ахметова", display="initial")
+    paper.source = "paper"
+    make_signature(
+        session, campaign, name="Гүлнар Омарова", display="hidden", exclude_from_delivery=True
+    )
+    session.commit()
+
+
+def signed_in_choosing(client, session, language: str):
+    """``client``, signed in as a coordinator who chose ``language`` on the site.
+
+    The choice comes before the first request: every request of a test shares the test's
+    app context, where Flask-Babel keeps the first locale it works out.
+    """
+    client.set_cookie("lang", language)
+    organiser = make_organiser(session)
+    session.commit()
+    assert log_in(client, organiser).status_code == 303
+    return client
+
+
+def assert_cells_in(language: str, header: list[str], rows: list[list[str]]) -> None:
+    """Each coded cell of ``rows`` holds the word of ``language``, never the stored code."""
+    words = ORGANISER_LIST_WORDS[language]
+    name_column, shown, left_out, source = (header.index(h) for h in words["headings"])
+    by_name = {row[name_column]: row for row in rows}
+    assert set(by_name) == {"Арман Сейітов", "Бота Ахметова", "Гүлнар Омарова"}
+    expected = {
+        "Арман Сейітов": (words["display"]["full"], "", words["source"]["online"]),
+        "Бота Ахметова": (words["display"]["initial"], "", words["source"]["paper"]),
+        "Гүлнар Омарова": (words["display"]["hidden"], words["yes"], words["source"]["online"]),
+    }
+    for name, row in by_name.items():
+        assert (row[shown], row[left_out], row[source]) == expected[name]
+        assert not any(RAW_CODES.search(cell) for cell in row), row
+
+
+def test_organiser_csv_in_russian_puts_its_codes_into_russian(session, client, campaign):
+    coded_signatures(session, campaign)
+    response = export(signed_in_choosing(client, session, "ru"))
+    assert response.status_code == 200
+    header, *rows = parse_csv(response)
+    assert_cells_in("ru", header, rows)
+    assert not RAW_CODES.search(response.get_data(as_text=True))
+
+
+def test_organiser_xlsx_with_emails_in_kazakh_puts_its_codes_into_kazakh(session, client, campaign):
+    coded_signatures(session, campaign)
+    signed_in = signed_in_choosing(client, session, "kk")
+    response = export(signed_in, format="xlsx", with_emails="y")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    header, *rows = [
+        ["" if cell is None else str(cell) for cell in row]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+    assert "Электрондық пошта" in header  # the email column shifts the others along
+    assert_cells_in("kk", header, rows)
+
+
+def test_organiser_list_from_the_command_line_is_in_its_language(
+    app, runner, session, campaign, tmp_path
+):
+    coded_signatures(session, campaign)
+    target = tmp_path / "list.csv"
+    result = runner.invoke(
+        args=["export", "signatures", "zhanaozen", "--language", "kk", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    header, *rows = list(csv.reader(target.open(encoding="utf-8")))
+    assert_cells_in("kk", header, rows)
+
+
 def test_impossible_combinations_are_refused_on_the_form(session, signed_in):
     response = export(signed_in, purpose="delivery", with_emails="y")
     html = response.get_data(as_text=True)

@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from campaign import counting, moderation
-from campaign.models import AuditEntry, Campaign, CommentStatus, Signature, SignatureStatus
+from campaign.models import (
+    AuditEntry,
+    Campaign,
+    CommentStatus,
+    Role,
+    Signature,
+    SignatureStatus,
+)
 from tests.factories import csrf_token, log_in, make_campaign, make_organiser, make_signature
 
 SIGNATURES = "/organisers/campaigns/zhanaozen/signatures"
@@ -267,6 +274,70 @@ def test_listing_filters_and_search(app, session, signed_in):
     assert "Other Person" in html and "Findable Person" not in html
     bad = signed_in.get(f"{SIGNATURES}?domain=not a domain").get_data(as_text=True)
     assert 'aria-describedby="domain-error"' in bad
+
+
+MATCH_COUNT = re.compile(r'<p role="status" id="match-count">([^<]*)</p>')
+SEARCH_LABEL = re.compile(r'<label for="search">([^<]*)</label>')
+
+
+def signed_in_as(client, session, role: Role):
+    """``client``, signed in as a new organiser with ``role``."""
+    organiser = make_organiser(session, role=role)
+    session.commit()
+    assert log_in(client, organiser).status_code == 303
+    return client
+
+
+def search_for(client, term: str) -> tuple[str, str]:
+    """The match count the listing gives for ``term``, and the page itself."""
+    html = client.get(SIGNATURES, query_string={"search": term}).get_data(as_text=True)
+    (matched,) = MATCH_COUNT.findall(html)
+    return matched, html
+
+
+def test_a_moderator_cannot_learn_from_search_whether_an_address_signed(app, session, client):
+    campaign = session.get(Campaign, 1)
+    signer = make_signature(session, campaign, name="Dana Quiet", email="secret.person@example.org")
+    session.commit()
+    moderator = signed_in_as(client, session, Role.MODERATOR)
+
+    # The address, or any piece of it, gets the same answer as an address that never signed.
+    unknown, _ = search_for(moderator, "nobody.at.all@example.org")
+    assert unknown == "0 signatures match."
+    for term in ("secret.person@example.org", "SECRET.PERSON@EXAMPLE.ORG", "secret", "son@ex"):
+        matched, html = search_for(moderator, term)
+        assert matched == unknown, term
+        assert "Dana Quiet" not in html
+
+    # Names and receipt codes are still found, and the field says that is all it searches.
+    matched, html = search_for(moderator, "quiet")
+    assert matched == "1 signature matches." and "Dana Quiet" in html
+    assert search_for(moderator, signer.receipt[-6:].lower())[0] == "1 signature matches."
+    assert SEARCH_LABEL.findall(html) == ["Name or receipt contains"]
+
+    # Nor can a bulk action over the same filter tell: it reaches no one.
+    listing = moderator.get(SIGNATURES, query_string={"domain": "example.org"})
+    bulk = moderator.post(
+        f"{SIGNATURES}/invalidate?domain=example.org&search=secret.person",
+        data={"csrf_token": csrf_token(listing.get_data(as_text=True)), "reason": "fake"},
+    )
+    assert bulk.status_code == 303
+    assert "0 signatures were invalidated." in moderator.get(bulk.location).get_data(as_text=True)
+    assert status_of(session, signer.id).status == SignatureStatus.CONFIRMED
+
+
+def test_an_organiser_who_may_see_addresses_still_finds_them_by_email(app, session, client):
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, name="Dana Quiet", email="secret.person@example.org")
+    session.commit()
+    coordinator = signed_in_as(client, session, Role.COORDINATOR)
+
+    for term in ("secret.person@example.org", "son@ex"):
+        matched, html = search_for(coordinator, term)
+        assert matched == "1 signature matches.", term
+        assert "Dana Quiet" in html and "secret.person@example.org" in html
+    assert search_for(coordinator, "nobody.at.all@example.org")[0] == "0 signatures match."
+    assert SEARCH_LABEL.findall(html) == ["Name, email or receipt contains"]
 
 
 def test_comment_shows_on_the_campaign_page_only_once_approved(app, session, signed_in):

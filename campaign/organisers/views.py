@@ -31,7 +31,7 @@ from campaign import (
 from campaign.extensions import db
 from campaign.models import Campaign, Signature, SignatureStatus, utcnow
 from campaign.organisers import bp
-from campaign.organisers.access import require_organiser
+from campaign.organisers.access import current_organiser, may_hand_over, require_organiser
 from campaign.organisers.forms import (
     ActionForm,
     AuditFilterForm,
@@ -112,6 +112,11 @@ def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
         (SignatureStatus.PENDING.value, _("Pending")),
         (SignatureStatus.INVALIDATED.value, _("Invalidated")),
     ]
+    # Addresses are shown, and so searched, only to those who may hand data over; the
+    # field says what it searches for this organiser.
+    search_emails = may_hand_over(current_organiser())
+    if not search_emails:
+        form.search.label.text = _("Name or receipt contains")
     if not form.validate():
         return form, moderation.Selection()
     selection = moderation.Selection(
@@ -121,6 +126,7 @@ def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
         until=_as_utc(form.until.data),
         status=form.status.data or "",
         search=form.search.data or "",
+        search_emails=search_emails,
     )
     return form, selection
 
