@@ -313,12 +313,24 @@ def test_missing_or_wrong_csrf_keeps_input_and_stores_nothing(app, client, smtp)
     assert smtp.messages == []
 
 
-def test_honeypot_is_discarded_quietly(app, client, smtp):
+def test_a_filled_trap_sends_the_form_back_instead_of_storing_it(app, client, smtp):
+    # Software that fills every field fills the hidden trap; so may a person's browser,
+    # and that person must not leave believing they signed.
     response = sign(client, website="http://spam.example")
-    assert response.status_code == 302
-    assert response.location.endswith("/thanks")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    assert "filled in a field that should stay empty" in summary
+    assert 'href="#website"' not in summary  # nothing to correct that a person can see
+    # What was typed is kept; the trap comes back empty.
+    assert 'value="aigerim@example.org"' in html and 'value="Aktau"' in html
+    assert 'value="http://spam.example"' not in html
     assert signatures(app) == []
     assert smtp.messages == []
+    # Sent again as it comes back, the form signs.
+    again = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    assert sign(client, csrf_token=again).status_code == 303
+    assert len(signatures(app)) == 1
 
 
 def test_stored_signature_holds_the_choices_and_no_address(app, client, smtp):

@@ -157,9 +157,21 @@ class SignForm(TranslatedForm):
         if not field.data:
             raise ValidationError(_l("Please choose your country."))
 
-    def is_bot(self) -> bool:
-        """True when the hidden honeypot field was filled in."""
-        return bool(self.website.data)
+    def validate_website(self, field: StringField) -> None:
+        """The trap: left empty by people, filled by software that fills every field.
+
+        A filled trap is refused rather than quietly thanked, with the form sent back as it
+        was typed: a person's browser may have filled it (some fill whatever they can), and
+        that person must not leave believing they signed. The trap comes back empty.
+        """
+        if field.data:
+            field.data = ""
+            raise ValidationError(
+                _l(
+                    "Your browser filled in a field that should stay empty. "
+                    "Please check your details and send the form again."
+                )
+            )
 
 
 class ResendForm(TranslatedForm):

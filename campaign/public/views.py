@@ -109,8 +109,6 @@ def campaign(slug: str) -> Response | str:
     if request.method == "GET":
         form.via.data = request.args.get("via", "")[:32]
         return _campaign_page(campaign, form)
-    if form.is_bot():
-        return redirect(url_for(".thanks", slug=slug))
     if campaign.signing_paused or not form.validate():
         return _campaign_page(campaign, form, status=400 if form.errors else 503)
 
