@@ -55,13 +55,14 @@ def post_worker_init(worker) -> None:
 def pre_request(worker, req) -> None:
     """Close the connection after a POST when the app does its deferred work in the thread.
 
-    Some work follows a POST's answer (the signing email: campaign/afterwards.py). The app
-    hands it to threads of its own, and the connection is free for the client's next
-    request at once. Set to do that work in the thread that answered
-    (CAMPAIGN_DEFERRED_WORK_THREADS=0), the app would have a client's next request on the
-    same kept-alive connection wait for it, and how long it waited would tell whether the
-    address had signed before: the connection is closed then, and the next request comes
-    on a new one that any free thread takes.
+    Some work follows a POST's answer (the signing email: campaign/afterwards.py). With a
+    mail queue the app hands it to threads of its own, and the connection is free for the
+    client's next request at once. Otherwise the thread that answered does that work, and
+    a client's next request on the same kept-alive connection would wait for it, and how
+    long it waited would tell whether the address had signed before: the connection is
+    closed then, and the next request comes on a new one that any free thread takes.
     """
-    if req.method == "POST" and not worker.wsgi.config["DEFERRED_WORK_THREADS"]:
+    from campaign import afterwards
+
+    if req.method == "POST" and not afterwards.threads_for(worker.wsgi.config):
         req.force_close()

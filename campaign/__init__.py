@@ -32,12 +32,12 @@ def create_app(
     )
     config.load(app, overrides)
 
+    app.wsgi_app = _query_string_as_browsers_send_it(app.wsgi_app)
     if app.config["DEVELOPMENT"]:
         # Served by Werkzeug's development server (dev.py serve): see finished_when_sent.
         from campaign.afterwards import finished_when_sent
 
         app.wsgi_app = finished_when_sent(app.wsgi_app)
-    app.wsgi_app = _query_string_as_browsers_send_it(app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -4,12 +4,13 @@ Signing and the re-send page use it: whether the address has signed decides whet
 database write and an email follow, and doing them before answering would let the
 answer's timing tell.
 
-The work is handed, once the answer is sent, to a few threads of the process's own
-(DEFERRED_WORK_THREADS), so the thread that answered is free for the next request at once:
-a client's next request on the same kept-alive connection never waits for the work its
-previous one left. With DEFERRED_WORK_THREADS = 0 the thread that answered does the work
-itself, and the server must close the connection after such a request (gunicorn.conf.py
-does so then).
+With a mail queue, the work (an enqueue) is handed, once the answer is sent, to a few
+threads of the process's own (DEFERRED_WORK_THREADS), so the thread that answered is free
+for the next request at once: a client's next request on the same kept-alive connection
+never waits for the work its previous one left. Otherwise the thread that answered does the
+work itself, and the server must close the connection after such a request
+(gunicorn.conf.py does so then): sending by SMTP can take seconds, and work queued in
+process memory would be lost when a worker stops before it is done.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -78,6 +79,19 @@ class _Workers:
 workers = _Workers()
 
 
+def threads_for(config: Mapping[str, Any]) -> int:
+    """How many threads of a process do deferred work under ``config``; 0: the answering one.
+
+    DEFERRED_WORK_THREADS when set; else two when email goes through a mail queue, and none
+    when it is sent from the web process, whose sends (seconds each, at worst) a stopping
+    worker could not be trusted to finish from a queue in memory.
+    """
+    threads = config["DEFERRED_WORK_THREADS"]
+    if threads is None:
+        return 2 if config["MAIL_QUEUE_URL"] else 0
+    return threads
+
+
 def run_after(response: Response, task: Callable[[], None]) -> Response:
     """Run ``task`` after ``response`` is sent, with this request's context; commit, mail."""
 
@@ -91,7 +105,7 @@ def run_after(response: Response, task: Callable[[], None]) -> Response:
             db.session.rollback()
             log.warning("deferred work failed: %s", type(error).__name__)
 
-    threads = int(current_app.config["DEFERRED_WORK_THREADS"])
+    threads = threads_for(current_app.config)
     if threads > 0:
         response.call_on_close(lambda: workers.submit(in_context, threads))
     else:

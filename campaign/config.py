@@ -85,9 +85,9 @@ class Defaults:
     SHARE_STATS_SMALLEST = 5
 
     # Threads per process that do the work following an answer (the signing email), so
-    # the thread that answered is free at once; 0 has that thread do it (see
-    # campaign/afterwards.py).
-    DEFERRED_WORK_THREADS = 2
+    # the thread that answered is free at once; 0 has that thread do it. Unset: two with a
+    # mail queue, else 0 (see campaign/afterwards.py).
+    DEFERRED_WORK_THREADS: int | None = None
 
     # Absolute address of the site, used in emails and share links.
     BASE_URL = "http://127.0.0.1:5000"
@@ -184,6 +184,9 @@ def check(app: Flask) -> None:
         # Without a mail server, emails are printed: signers' addresses and their
         # confirmation links would end up in the server's log.
         raise RuntimeError("CAMPAIGN_MAIL_SERVER must be set in production.")
+    threads = app.config["DEFERRED_WORK_THREADS"]
+    if threads is not None and (type(threads) is not int or threads < 0):
+        raise RuntimeError("CAMPAIGN_DEFERRED_WORK_THREADS must be a whole number, 0 or more.")
     if (
         not relaxed
         and int(app.config["WORKERS"]) > 1
