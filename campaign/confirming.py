@@ -55,7 +55,7 @@ def make_token(signature: Signature) -> str:
 
 def link_date(signature: Signature) -> datetime:
     """When the newest confirmation link sent for ``signature`` is dated from."""
-    # The first email goes with the signature; notify() stamps each one asked for after it.
+    # claim_email() stamps each email when it is asked for; created_at dates older rows'.
     return signature.last_emailed_at or signature.created_at
 
 
@@ -137,35 +137,41 @@ class Notice:
     repeated: bool
 
 
-def notify(session: Session, signature_id: int, *, repeated: bool, counted: bool = False) -> bool:
-    """Send the signer what their submission calls for, within the per-signature cap.
+def claim_email(session: Session, signature_id: int) -> bool:
+    """Count one more email to a signature, within the per-signature cap.
+
+    False when the cap, or the signature's invalidation, stops the email. Counted and
+    checked in one statement, so racing requests never pass the cap.
+    """
+    now = literal(utcnow(), UTCDateTime())
+    claimed = session.execute(
+        update(Signature)
+        .where(
+            Signature.id == signature_id,
+            Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
+            Signature.status != SignatureStatus.INVALIDATED,
+        )
+        .values(
+            emails_sent=Signature.emails_sent + 1,
+            # The email's link is dated from now (make_token). Never moved back: a request
+            # that committed late must not date a link sent before it.
+            last_emailed_at=case(
+                (Signature.last_emailed_at > now, Signature.last_emailed_at), else_=now
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return claimed == 1
+
+
+def notify(session: Session, signature_id: int, *, repeated: bool) -> bool:
+    """Send the signer what their request calls for, within the per-signature cap.
 
     A pending signature gets (again) a confirmation link; a confirmed one is told that it
-    was already counted. ``counted`` says the email was counted already (a new signature
-    is stored with its first one counted). Returns False when the cap stopped the email.
+    was already counted. Returns False when the cap stopped the email.
     """
-    if not counted:
-        now = literal(utcnow(), UTCDateTime())
-        # Counted and checked in one statement, so racing requests never pass the cap.
-        claimed = session.execute(
-            update(Signature)
-            .where(
-                Signature.id == signature_id,
-                Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
-                Signature.status != SignatureStatus.INVALIDATED,
-            )
-            .values(
-                emails_sent=Signature.emails_sent + 1,
-                # The email's link is dated from now (make_token). Never moved back: a
-                # request that committed late must not date a link sent before it.
-                last_emailed_at=case(
-                    (Signature.last_emailed_at > now, Signature.last_emailed_at), else_=now
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            return False
+    if not claim_email(session, signature_id):
+        return False
     mail.queue(Notice(signature_id, repeated))
     return True
 

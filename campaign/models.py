@@ -163,9 +163,9 @@ class Signature(Base):
     # Short code in the confirmation email; proves the signature was in a delivered pack.
     receipt: Mapped[str] = mapped_column(String(32), unique=True)
     emails_sent: Mapped[int] = mapped_column(default=0)
-    # When an email was last asked for again; None while the first, sent with the signature
-    # (created_at), is the only one. Confirmation links are dated from it, so the purge can
-    # tell when the newest link sent has expired.
+    # When an email was last asked for (None on rows confirmed before it was kept: their
+    # links are dated from created_at). Confirmation links are dated from it, so the purge
+    # can tell when the newest link sent has expired.
     last_emailed_at: Mapped[datetime | None]
     # Keyed hash of the client address: groups surges without storing the address.
     client_key: Mapped[str | None] = mapped_column(String(32), index=True)

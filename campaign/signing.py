@@ -113,8 +113,8 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
 
     One statement stores it: the database's unique constraint, not an earlier look-up,
     decides between submissions with the same address, so racing ones end in one row,
-    and both kinds of submission cost the same (see _insert_statement). The new signature
-    counts its confirmation email as sent (the caller sends it).
+    and both kinds of submission cost the same (see _insert_statement). The caller counts
+    the email it owes (confirming.claim_email), for a new signature as for an old one.
     """
     key = email_key(data.email)
     comment = clean_multiline(data.comment) if campaign.comments_enabled else ""
@@ -133,7 +133,7 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
         "wants_updates": data.wants_updates,
         "locale": data.locale,
         "receipt": new_receipt(),
-        "emails_sent": 1,
+        "emails_sent": 0,
         "client_key": data.client_key,
         "share_link_id": _share_link_id(session, campaign.id, data.share_code),
     }

@@ -7,9 +7,11 @@ import re
 import sqlite3
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
 from campaign import confirming, counting, signing
+from campaign.extensions import db
 from campaign.models import Campaign, Signature, SignatureStatus
 from tests.factories import csrf_token, sign_form
 
@@ -218,7 +220,37 @@ def test_a_repeated_submission_writes_as_a_new_one_does(app, session, backend):
         assert session.scalar(xmin, {"id": first.signature_id}) != version
     # The write changed nothing of the signature.
     stored = session.get(Signature, first.signature_id, populate_existing=True)
-    assert (stored.name, stored.email, stored.emails_sent) == ("Aigerim", "aigerim@example.org", 1)
+    assert (stored.name, stored.email, stored.emails_sent) == ("Aigerim", "aigerim@example.org", 0)
+
+
+@pytest.mark.parametrize("repeated", [False, True])
+def test_what_follows_the_answer_writes_nothing_for_either_kind(app, smtp, backend, repeated):
+    # A write after the answer would hold SQLite's write lock while the signer's next
+    # request came: only for one kind of submission, it would tell the two apart.
+    client = FlaskClient(app, app.response_class, use_cookies=True)  # closes when told to
+    if repeated:
+        sign(client).close()
+    [signature] = signatures(app) if repeated else [None]
+    response = sign(client)
+    assert response.status_code == 303
+    [stored] = signatures(app)
+    assert stored.emails_sent == 1 + int(repeated)  # counted before the answer
+    if backend == "sqlite":
+        observer = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].split("///", 1)[1])
+        before = observer.execute("PRAGMA data_version").fetchone()
+    else:
+        with app.app_context():
+            xmin = text("SELECT xmin::text FROM signatures WHERE id = :id")
+            before = db.session.scalar(xmin, {"id": stored.id})
+    response.close()  # what a server does after the last byte: the email goes out
+    assert len(smtp.messages) == 1 + int(repeated)
+    if backend == "sqlite":
+        assert observer.execute("PRAGMA data_version").fetchone() == before
+        observer.close()
+    else:
+        with app.app_context():
+            assert db.session.scalar(xmin, {"id": stored.id}) == before
+    assert signature is None or signature.id == stored.id
 
 
 def test_duplicate_while_pending_resends_the_link_without_a_second_signature(app, client, smtp):
@@ -461,7 +493,8 @@ def test_resend_answers_before_it_looks_the_address_up(app, client, smtp):
 
 def test_signing_answers_before_any_email_is_written_signed_before_or_not(app, client, smtp):
     # Whether an address had signed decides whether an email is owed (the cap, an
-    # invalidated signature); the answer goes out, with the signature stored, before that.
+    # invalidated signature); the answer goes out, with the signature stored and the email
+    # counted, before any email is written or queued.
     from flask.testing import FlaskClient
 
     app.config["MAX_EMAILS_PER_SIGNATURE"] = 2
@@ -472,8 +505,10 @@ def test_signing_answers_before_any_email_is_written_signed_before_or_not(app, c
     assert [a.status_code for a in answers] == [303, 303, 303]
     assert len({a.location for a in answers}) == 1
     assert len(smtp.messages) == 1
+    # Counted with the answer: the first repeat claimed the second email, the next one
+    # found the cap reached.
     stored = {s.email: s.emails_sent for s in signatures(app)}
-    assert stored == {"aigerim@example.org": 1, "nurlan@example.org": 1}
+    assert stored == {"aigerim@example.org": 2, "nurlan@example.org": 1}
     for answer in answers:
         answer.close()
     # The second repeat found the cap reached: one email again, and the new signer's first.

@@ -24,6 +24,7 @@ from campaign import (
     embassies,
     erasure,
     languages,
+    mail,
     moderation,
     sharing,
     signing,
@@ -131,10 +132,15 @@ def campaign(slug: str) -> Response | str:
         ),
     )
 
+    # The email is counted here, in the answer's own transaction, for a new signature and
+    # a repeated one alike: both run the same statements and write before answering, and
+    # what follows the answer writes nothing to the database for either.
+    owed = confirming.claim_email(db.session, outcome.signature_id)
+    notice = confirming.Notice(outcome.signature_id, repeated=not outcome.created)
+
     def send_what_it_calls_for() -> None:
-        confirming.notify(
-            db.session, outcome.signature_id, repeated=not outcome.created, counted=outcome.created
-        )
+        if owed:
+            mail.queue(notice)
 
     # The same answer whether or not the address had signed before; the country is the one
     # just typed in, so the thank-you page can point to its embassy without a look-up.
