@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from campaign import audit, counting
@@ -98,6 +98,10 @@ class Selection:
     # Otherwise a search would tell whether an address signed, and substrings of it
     # would spell the address out, though the listing never shows it.
     search_emails: bool = False
+    # When above 0, ``domain`` matches only a domain that at least this many of the
+    # campaign's signatures share. An organiser who may not see addresses sees domains, to
+    # spot surges; a domain of one person's own would tell that this person signed.
+    domain_smallest: int = 0
 
     def has_condition(self) -> bool:
         """Whether a bulk action on this selection is narrowed by anything."""
@@ -107,9 +111,12 @@ class Selection:
         """The signatures of ``campaign_id`` this selection matches."""
         query = select(Signature).where(Signature.campaign_id == campaign_id)
         if self.domain:
-            query = query.where(
-                func.lower(Signature.email).endswith("@" + self.domain.lower(), autoescape=True)
-            )
+            query = query.where(_at_domain(self.domain))
+            if self.domain_smallest:
+                shared = select(func.count(Signature.id)).where(
+                    Signature.campaign_id == campaign_id, _at_domain(self.domain)
+                )
+                query = query.where(shared.scalar_subquery() >= self.domain_smallest)
         if self.client_key:
             query = query.where(Signature.client_key.startswith(self.client_key, autoescape=True))
         if self.since is not None:
@@ -131,6 +138,29 @@ class Selection:
         return [func.lower(column).contains(term, autoescape=True) for column in columns]
 
 
+def _at_domain(domain: str) -> ColumnElement[bool]:
+    return func.lower(Signature.email).endswith("@" + domain.lower(), autoescape=True)
+
+
+def shared_domains(
+    session: Session, campaign_id: int, signatures: Iterable[Signature], smallest: int
+) -> frozenset[str]:
+    """The email domains of ``signatures`` that at least ``smallest`` of the campaign's share."""
+    domains = {signature.email.rpartition("@")[2].lower() for signature in signatures}
+    if not domains:
+        return frozenset()
+    counts = union_all(
+        *(
+            select(literal(domain).label("domain"), func.count(Signature.id).label("n")).where(
+                Signature.campaign_id == campaign_id, _at_domain(domain)
+            )
+            for domain in sorted(domains)
+        )
+    ).subquery()
+    rows = session.execute(select(counts.c.domain, counts.c.n)).all()
+    return frozenset(domain for domain, n in rows if n >= smallest)
+
+
 @dataclass(frozen=True)
 class SignaturePage:
     """One page of matching signatures, newest first, and how many match in all."""
@@ -139,6 +169,15 @@ class SignaturePage:
     total: int
     page: int
     per_page: int
+    # The domains on this page that may be shown; None: all (to those who see addresses).
+    shown_domains: frozenset[str] | None = None
+
+    def domain_of(self, signature: Signature) -> str | None:
+        """The email domain of ``signature`` as the listing may show it, or None."""
+        domain = signature.email.rpartition("@")[2]
+        if self.shown_domains is None or domain.lower() in self.shown_domains:
+            return domain
+        return None
 
     @property
     def pages(self) -> int:
@@ -149,7 +188,11 @@ class SignaturePage:
 def listing(
     session: Session, campaign_id: int, selection: Selection, page: int = 1, per_page: int = 50
 ) -> SignaturePage:
-    """A page of the signatures ``selection`` matches."""
+    """A page of the signatures ``selection`` matches.
+
+    With ``selection.domain_smallest``, only the domains that many signatures share are
+    shown (see Selection).
+    """
     query = selection.query(campaign_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
@@ -160,7 +203,10 @@ def listing(
             .limit(per_page)
         )
     )
-    return SignaturePage(rows, total, page, per_page)
+    shown = None
+    if selection.domain_smallest:
+        shown = shared_domains(session, campaign_id, rows, selection.domain_smallest)
+    return SignaturePage(rows, total, page, per_page, shown)
 
 
 def _set_invalidated(

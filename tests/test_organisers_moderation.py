@@ -461,3 +461,41 @@ def test_removals_kept_by_reason_follow_every_change_to_invalidated_signatures(a
     )
     check([])
     assert counting.confirmed_count(session, 1) == 3
+
+
+def test_a_moderator_sees_and_finds_only_domains_that_many_signatures_share(client, session):
+    # A moderator sees domains, to spot surges; a domain of one person's own would tell
+    # that this person signed.
+    campaign = session.get(Campaign, 1)
+    common = [make_signature(session, campaign, email=f"u{i}@common.example") for i in range(5)]
+    own = make_signature(session, campaign, name="Private Person", email="me@my-own.example")
+    moderator = signed_in_as(client, session, Role.MODERATOR)
+    listing = moderator.get(SIGNATURES).get_data(as_text=True)
+    assert "…@common.example" in listing
+    assert "my-own.example" not in listing
+    assert "…@…" in listing and 'id="rare-domains"' in listing
+    # Filtering by the rare domain answers as for a domain nobody signed from.
+    for domain in ("my-own.example", "nobody.example"):
+        page = moderator.get(f"{SIGNATURES}?domain={domain}").get_data(as_text=True)
+        assert "0 signatures match." in page
+        assert "Private Person" not in page
+    page = moderator.get(f"{SIGNATURES}?domain=common.example").get_data(as_text=True)
+    assert "5 signatures match." in page
+    # Nor can a bulk action reach it.
+    response = moderator.post(
+        f"{SIGNATURES}/invalidate?domain=my-own.example",
+        data={"csrf_token": csrf_token(page), "reason": "fake"},
+    )
+    assert response.status_code == 303
+    assert status_of(session, own.id).status == SignatureStatus.CONFIRMED
+    assert all(status_of(session, s.id).status == SignatureStatus.CONFIRMED for s in common)
+
+
+def test_a_coordinator_sees_and_finds_every_domain(client, session):
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, name="Private Person", email="me@my-own.example")
+    coordinator = signed_in_as(client, session, Role.COORDINATOR)
+    assert "me@my-own.example" in coordinator.get(SIGNATURES).get_data(as_text=True)
+    page = coordinator.get(f"{SIGNATURES}?domain=my-own.example").get_data(as_text=True)
+    assert "1 signature matches." in page and "Private Person" in page
+    assert 'id="rare-domains"' not in page

@@ -117,8 +117,10 @@ def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
     search_emails = may_hand_over(current_organiser())
     if not search_emails:
         form.search.label.text = _("Name or receipt contains")
+    # Domains that few signatures share are neither shown nor found for them (Selection).
+    smallest = 0 if search_emails else int(current_app.config["SHARE_STATS_SMALLEST"])
     if not form.validate():
-        return form, moderation.Selection()
+        return form, moderation.Selection(domain_smallest=smallest)
     selection = moderation.Selection(
         domain=form.domain.data or "",
         client_key=form.address.data or "",
@@ -127,6 +129,7 @@ def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
         status=form.status.data or "",
         search=form.search.data or "",
         search_emails=search_emails,
+        domain_smallest=smallest,
     )
     return form, selection
 
