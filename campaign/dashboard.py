@@ -133,8 +133,14 @@ def surges(
     per_address: int,
     per_domain: int,
     limit: int = 10,
+    smallest_domain: int = 0,
 ) -> Surges:
-    """The busiest address hashes and email domains of the last ``hours``, flagged at threshold."""
+    """The busiest address hashes and email domains of the last ``hours``, flagged at threshold.
+
+    Domains with fewer than ``smallest_domain`` signatures are left out: for organisers
+    who may not see addresses, to whom a domain of one person's own would tell that this
+    person signed (see moderation.Selection).
+    """
     window = (
         Signature.campaign_id == campaign_id,
         Signature.status.in_([SignatureStatus.CONFIRMED, SignatureStatus.PENDING]),
@@ -159,6 +165,7 @@ def surges(
         select(domain, number)
         .where(*window)
         .group_by(domain)
+        .having(number >= smallest_domain)
         .order_by(number.desc(), domain)
         .limit(limit)
     ).all()

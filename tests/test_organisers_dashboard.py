@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign import charts, dashboard
-from campaign.models import Campaign, Embassy, ShareLink, SignatureStatus
+from campaign.models import Campaign, Embassy, Role, ShareLink, SignatureStatus
 from tests.factories import log_in, make_campaign, make_organiser, make_signature
 
 DASHBOARD = "/organisers/campaigns/zhanaozen/"
@@ -115,6 +115,23 @@ def test_surges_flag_busy_addresses_and_domains(app, session, signed_in):
     assert "Nothing above the thresholds." not in html
     # Each flagged source links to the signatures it sent, ready for a bulk action.
     assert f"/organisers/campaigns/zhanaozen/signatures?address={'a' * 32}" in html
+
+
+def test_a_moderator_sees_only_domains_that_many_signatures_share(app, session, client):
+    campaign = session.get(Campaign, 1)
+    for i in range(5):
+        make_signature(session, campaign, email=f"s{i}@spam.example")
+    make_signature(session, campaign, email="me@my-own.example")
+    session.commit()
+    surges = dashboard.surges(
+        session, 1, datetime.now(UTC), hours=24, per_address=3, per_domain=4, smallest_domain=5
+    )
+    assert [(r.key, r.count) for r in surges.by_domain] == [("spam.example", 5)]
+    moderator = make_organiser(session, role=Role.MODERATOR)
+    session.commit()
+    assert log_in(client, moderator).status_code == 303
+    html = client.get(DASHBOARD).get_data(as_text=True)
+    assert "spam.example" in html and "my-own.example" not in html
 
 
 def test_nothing_flagged_when_quiet(app, session, signed_in):

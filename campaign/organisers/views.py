@@ -93,6 +93,9 @@ def campaign_dashboard(slug: str) -> str:
             hours=surge_hours,
             per_address=int(config["DASHBOARD_SURGE_PER_ADDRESS"]),
             per_domain=int(config["DASHBOARD_SURGE_PER_DOMAIN"]),
+            smallest_domain=(
+                0 if may_hand_over(current_organiser()) else int(config["SHARE_STATS_SMALLEST"])
+            ),
         ),
         surge_since=(now - timedelta(hours=surge_hours)).strftime("%Y-%m-%dT%H:%M"),
         missing=campaigns.missing_languages(campaign),
