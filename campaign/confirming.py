@@ -21,8 +21,16 @@ from campaign.models import Signature, SignatureStatus, UTCDateTime, utcnow
 _SALT = "confirm-signature"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+def _serializer(issued_at: int | None = None) -> URLSafeTimedSerializer:
+    """The tokens' serializer; with ``issued_at``, one whose tokens carry that date."""
+    if issued_at is None:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=_SALT,
+        signer=_DatedSigner,
+        signer_kwargs={"issued_at": issued_at},
+    )
 
 
 class _DatedSigner(TimestampSigner):
@@ -44,13 +52,8 @@ def make_token(signature: Signature) -> str:
     when the email is written: a queued email may be written hours later. So the database
     knows when the newest link sent expires, and the purge waits for it.
     """
-    serializer = URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"],
-        salt=_SALT,
-        signer=_DatedSigner,
-        signer_kwargs={"issued_at": int(link_date(signature).timestamp())},
-    )
-    return serializer.dumps([signature.id, signature.email_key[:16]])
+    issued_at = int(link_date(signature).timestamp())
+    return _serializer(issued_at).dumps([signature.id, signature.email_key[:16]])
 
 
 def link_date(signature: Signature) -> datetime:

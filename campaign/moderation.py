@@ -138,6 +138,11 @@ class Selection:
         return [func.lower(column).contains(term, autoescape=True) for column in columns]
 
 
+def domain_of(address: str) -> str:
+    """The domain of an email address: what follows its last @."""
+    return address.rpartition("@")[2]
+
+
 def _at_domain(domain: str) -> ColumnElement[bool]:
     return func.lower(Signature.email).endswith("@" + domain.lower(), autoescape=True)
 
@@ -146,7 +151,7 @@ def shared_domains(
     session: Session, campaign_id: int, signatures: Iterable[Signature], smallest: int
 ) -> frozenset[str]:
     """The email domains of ``signatures`` that at least ``smallest`` of the campaign's share."""
-    domains = {signature.email.rpartition("@")[2].lower() for signature in signatures}
+    domains = {domain_of(signature.email).lower() for signature in signatures}
     if not domains:
         return frozenset()
     counts = union_all(
@@ -174,7 +179,7 @@ class SignaturePage:
 
     def domain_of(self, signature: Signature) -> str | None:
         """The email domain of ``signature`` as the listing may show it, or None."""
-        domain = signature.email.rpartition("@")[2]
+        domain = domain_of(signature.email)
         if self.shown_domains is None or domain.lower() in self.shown_domains:
             return domain
         return None

@@ -93,9 +93,7 @@ def campaign_dashboard(slug: str) -> str:
             hours=surge_hours,
             per_address=int(config["DASHBOARD_SURGE_PER_ADDRESS"]),
             per_domain=int(config["DASHBOARD_SURGE_PER_DOMAIN"]),
-            smallest_domain=(
-                0 if may_hand_over(current_organiser()) else int(config["SHARE_STATS_SMALLEST"])
-            ),
+            smallest_domain=_smallest_domain_shown(),
         ),
         surge_since=(now - timedelta(hours=surge_hours)).strftime("%Y-%m-%dT%H:%M"),
         missing=campaigns.missing_languages(campaign),
@@ -104,6 +102,17 @@ def campaign_dashboard(slug: str) -> str:
 
 def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def _smallest_domain_shown() -> int:
+    """How many signatures must share an email domain for this organiser to see it.
+
+    0 for those who may see addresses; for others, a domain that few share is neither
+    shown nor found (moderation.Selection), as it may be one person's own.
+    """
+    if may_hand_over(current_organiser()):
+        return 0
+    return int(current_app.config["SHARE_STATS_SMALLEST"])
 
 
 def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
@@ -120,8 +129,7 @@ def _filters() -> tuple[SignatureFilterForm, moderation.Selection]:
     search_emails = may_hand_over(current_organiser())
     if not search_emails:
         form.search.label.text = _("Name or receipt contains")
-    # Domains that few signatures share are neither shown nor found for them (Selection).
-    smallest = 0 if search_emails else int(current_app.config["SHARE_STATS_SMALLEST"])
+    smallest = _smallest_domain_shown()
     if not form.validate():
         return form, moderation.Selection(domain_smallest=smallest)
     selection = moderation.Selection(
