@@ -212,10 +212,28 @@ def test_pending_signatures_are_dated_from_the_upgrade_so_no_link_sent_is_purged
                 )
                 for status in ("pending", "confirmed")
             }
-        upgraded = datetime.now(UTC)
+        # The database's clock: SQLite's counts whole milliseconds.
+        now = datetime.now(UTC)
+        upgraded = now.replace(microsecond=now.microsecond // 1000 * 1000)
         command.upgrade(cfg, "head")
         with Session(engine) as session:
             pending = session.get(Signature, ids["pending"])
             assert upgraded <= pending.last_emailed_at <= datetime.now(UTC)
             assert session.get(Signature, ids["confirmed"]).last_emailed_at is None
             assert erasure.purge_pending(session, timedelta(days=14)) == 0
+
+
+def test_sql_written_for_later_dates_pending_signatures_when_it_runs(backend, tmp_path, request):
+    # SQL written with --sql may be applied days later: the date must be the database's
+    # when it runs, not the moment the SQL was written.
+    import io
+    import re
+
+    with _migrated(backend, tmp_path, request, "0008") as (cfg, _engine):
+        cfg.output_buffer = io.StringIO()
+        command.upgrade(cfg, "0008:0009", sql=True)
+        script = cfg.output_buffer.getvalue()
+    update = next(line for line in script.splitlines() if line.startswith("UPDATE signatures"))
+    assert "last_emailed_at=" in update.replace(" ", "")
+    assert "now" in update.lower()
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", update.replace("%Y-%m-%d", ""))
