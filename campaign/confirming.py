@@ -146,11 +146,30 @@ def claim_email(session: Session, signature_id: int) -> bool:
     False when the cap, or the signature's invalidation, stops the email. Counted and
     checked in one statement, so racing requests never pass the cap.
     """
+    return _claim(session, Signature.id == signature_id) is not None
+
+
+def resend(session: Session, campaign_id: int, email_key: str) -> None:
+    """Email again, within the cap, whoever signed the campaign with this address's key.
+
+    A pending signature gets its confirmation link again; a confirmed one is told it was
+    already counted. One statement finds and counts the email, so the database does the
+    same work, and takes the same write lock, whether or not the address has signed.
+    """
+    signature_id = _claim(
+        session, Signature.campaign_id == campaign_id, Signature.email_key == email_key
+    )
+    if signature_id is not None:
+        mail.queue(Notice(signature_id, repeated=True))
+
+
+def _claim(session: Session, *which: ColumnElement[bool]) -> int | None:
+    """Count an email to the signature ``which`` picks, within the cap: its id, or None."""
     now = literal(utcnow(), UTCDateTime())
-    claimed = session.execute(
+    return session.execute(
         update(Signature)
         .where(
-            Signature.id == signature_id,
+            *which,
             Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
             Signature.status != SignatureStatus.INVALIDATED,
         )
@@ -162,21 +181,9 @@ def claim_email(session: Session, signature_id: int) -> bool:
                 (Signature.last_emailed_at > now, Signature.last_emailed_at), else_=now
             ),
         )
+        .returning(Signature.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return claimed == 1
-
-
-def notify(session: Session, signature_id: int, *, repeated: bool) -> bool:
-    """Send the signer what their request calls for, within the per-signature cap.
-
-    A pending signature gets (again) a confirmation link; a confirmed one is told that it
-    was already counted. Returns False when the cap stopped the email.
-    """
-    if not claim_email(session, signature_id):
-        return False
-    mail.queue(Notice(signature_id, repeated))
-    return True
+    ).scalar()
 
 
 def compose(session: Session, notice: Notice) -> mail.Message | None:

@@ -174,17 +174,6 @@ def new_receipt() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
-def find_by_email(session: Session, campaign_id: int, address: str) -> Signature | None:
-    """The signature made on a campaign with this address (in any spelling), if any."""
-    return _find(session, campaign_id, email_key(address))
-
-
-def _find(session: Session, campaign_id: int, key: str) -> Signature | None:
-    return session.scalar(
-        select(Signature).where(Signature.campaign_id == campaign_id, Signature.email_key == key)
-    )
-
-
 def _share_link_id(session: Session, campaign_id: int, code: str) -> int | None:
     if not code:
         return None

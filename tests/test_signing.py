@@ -418,6 +418,43 @@ def test_resend_page_never_reveals_whether_an_address_signed(app, client, smtp):
     assert all(m["To"] == "aigerim@example.org" for m in smtp.messages)
 
 
+def test_resend_asks_the_database_the_same_whether_or_not_the_address_signed(app, client, smtp):
+    # After the answer, one statement finds and counts the email: a look-up that wrote only
+    # for a signed address would hold the database's write lock only then, which other
+    # writers could feel. (Sent inline here; with the mail queue the reads that write the
+    # email happen in the mail worker.)
+    from sqlalchemy import event
+
+    sign(client)
+    raw = FlaskClient(app, app.response_class, use_cookies=True)  # leaves closing to us
+    token = csrf_token(raw.get("/en/zhanaozen/resend").get_data(as_text=True))
+    engine = app.extensions["database"]
+
+    def statements_after_answer(address: str) -> list[str]:
+        response = raw.post("/en/zhanaozen/resend", data={"email": address, "csrf_token": token})
+        executed: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args) -> None:
+            executed.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response.close()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return executed
+
+    known = statements_after_answer("aigerim@example.org")
+    unknown = statements_after_answer("nobody@example.org")
+    assert len(unknown) == 1
+    assert unknown[0].lstrip().upper().startswith("UPDATE SIGNATURES")
+    # The same write first; for a signer, only reads follow, to write the email.
+    assert known[0] == unknown[0]
+    assert all(s.lstrip().upper().startswith("SELECT") for s in known[1:])
+    assert [m["To"] for m in smtp.messages] == ["aigerim@example.org"] * 2
+    assert [s.emails_sent for s in signatures(app)] == [2]
+
+
 def test_resend_validation_error(client):
     page = client.get("/en/zhanaozen/resend")
     response = client.post(

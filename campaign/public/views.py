@@ -202,12 +202,10 @@ def resend(slug: str):
             return render_template(
                 "public/resend.html", campaign=campaign, text=text, form=form
             ), 400
-        address, campaign_id = form.email.data, campaign.id
+        key, campaign_id = signing.email_key(form.email.data), campaign.id
 
         def resend_if_signed() -> None:
-            signature = signing.find_by_email(db.session, campaign_id, address)
-            if signature is not None:
-                confirming.notify(db.session, signature.id, repeated=True)
+            confirming.resend(db.session, campaign_id, key)
 
         # Answered before the look-up: the same page, in the same time, either way.
         page = make_response(
