@@ -22,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+# gunicorn of the environment the benchmark runs in, so another Python can be measured.
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECRET = "benchmark-secret-key-long-enough-for-hmac-use"  # noqa: S105 (a scratch app)
 
