@@ -32,7 +32,8 @@ def directory(session: Session, locale: str) -> list[CountryEntry]:
         CountryEntry(country=code, country_name=countries.name(code, locale), embassy=embassy)
         for code, embassy in rows
     ]
-    return sorted(entries, key=lambda entry: entry.country_name.casefold())
+    key = countries.sort_key(locale)
+    return sorted(entries, key=lambda entry: key(entry.country_name))
 
 
 def for_country(session: Session, code: str | None, locale: str) -> CountryEntry | None:
