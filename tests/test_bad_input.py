@@ -191,3 +191,18 @@ def test_raw_bytes_in_a_query_string_never_fail(client, path):
     # A valid letter sent raw reads as itself, as if the browser had percent-encoded it.
     page = client.get("/en/zhanaozen/", environ_overrides={"QUERY_STRING": "via=\xd0\xb0b"})
     assert 'name="via" type="hidden" value="\u0430b"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("/ru/no-such-campaign/", "Страница не найдена (404) · Петиция"),
+        ("/kk/no-such-campaign/", "Бет табылмады (404) · Петиция"),
+        ("/en/no-such-campaign/", "Page not found (404) · Petition"),
+    ],
+)
+def test_error_pages_name_the_error_in_their_title(client, url, title):
+    # The tab and a screen reader announce the title first: a bare number says nothing.
+    response = client.get(url)
+    assert response.status_code == 404
+    assert f"<title>{title}</title>" in response.get_data(as_text=True)
