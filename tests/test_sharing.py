@@ -323,12 +323,18 @@ def test_link_form_requires_a_name_and_ties_the_error_to_the_field(client):
     assert 'id="label-error"' in html
     assert re.search(r'<input[^>]*aria-describedby="label-hint label-error"', html)
     assert 'aria-invalid="true"' in html
+    # Focus goes to the field in error, so a screen reader reads out what went wrong.
+    assert re.search(
+        r'<input[^>]*autofocus[^>]*id="label"|<input[^>]*id="label"[^>]*autofocus', html
+    )
 
 
 def test_link_form_without_token_keeps_the_name_and_makes_nothing(app, client):
     response = client.post("/en/zhanaozen/links", data={"label": "Kept Label"})
     assert response.status_code == 400
-    assert 'value="Kept Label"' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert 'value="Kept Label"' in html
+    assert re.search(r'<p class="errors" role="alert" tabindex="-1" autofocus>', html)
     from campaign.extensions import db
 
     with app.app_context():
