@@ -137,11 +137,22 @@ def test_thank_you_page_reveals_nothing_about_earlier_signatures(client, smtp):
 
 
 def test_thank_you_page_without_an_embassy_links_the_directory(client):
-    for query in ("", "?country=KZ", "?country=zz", "?country=%3Cscript%3E"):
+    for query in ("", "?country=zz", "?country=%3Cscript%3E"):
         html = client.get(f"/en/zhanaozen/thanks{query}").get_data(as_text=True)
         assert '<section class="embassy"' not in html
         assert 'href="/en/embassies/"' in html
         assert "<script>" not in html
+
+
+def test_signers_in_kazakhstan_are_not_urged_to_protest_at_an_embassy(client):
+    # An embassy of Kazakhstan inside Kazakhstan makes no sense, and a public protest there
+    # would put the signer at risk.
+    for lang in ("en", "ru", "kk"):
+        html = client.get(f"/{lang}/zhanaozen/thanks?country=KZ").get_data(as_text=True)
+        assert '<section class="embassy"' not in html
+        assert f'href="/{lang}/embassies/"' not in html
+    elsewhere = client.get("/en/zhanaozen/thanks?country=DE").get_data(as_text=True)
+    assert '<section class="embassy"' in elsewhere
 
 
 def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client, session):
