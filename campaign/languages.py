@@ -1,4 +1,9 @@
-"""Choosing the language of a request: URL, then saved choice, then Accept-Language."""
+"""Choosing the language of a request: URL, then saved choice, then Accept-Language.
+
+The public pages name their language in the path (/ru/...). The organisers' pages have no
+language in theirs: their switcher names one in the query (?lang=ru), which is then
+remembered as a public page's language is, so the organiser stays on the same page.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from markupsafe import Markup
 from werkzeug.routing import BaseConverter
 
 COOKIE = "lang"
+# Where the organisers' switcher names the language (templates/organisers/_layout.html).
+QUERY = "lang"
 
 
 def converter(languages: tuple[str, ...]) -> type[BaseConverter]:
@@ -29,7 +36,15 @@ def negotiate() -> str:
 def current() -> str:
     """The language of the current request (the Flask-Babel locale selector)."""
     lang = getattr(g, "lang", None)
-    return lang or negotiate()
+    if lang:
+        return lang
+    chosen = request.args.get(QUERY)
+    if request.blueprint == "organisers" and chosen in current_app.config["LANGUAGES"]:
+        # Marked as named by the address, so the public blueprint's after-request hook
+        # saves it in the cookie, and the organiser's next pages keep it.
+        g.lang, g.lang_from_url = chosen, True
+        return chosen
+    return negotiate()
 
 
 def _page_url(lang: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +21,14 @@ from sqlalchemy import select
 from campaign import campaigns, catalogs, confirming, counting, create_app, sharing
 from campaign.models import Campaign
 from tests.conftest import base_config
-from tests.factories import csrf_token, make_campaign, make_signature, sign_form
+from tests.factories import (
+    csrf_token,
+    log_in,
+    make_campaign,
+    make_organiser,
+    make_signature,
+    sign_form,
+)
 
 LANGUAGES = ("en", "ru", "kk")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -307,6 +315,47 @@ def test_pages_have_a_switcher_and_hreflang_alternates(client, path):
     expected = {lang: "http://petition.test" + bare.format(lang=lang) for lang in LANGUAGES}
     expected["x-default"] = expected["en"]
     assert alternates == expected
+
+
+def test_the_organisers_switcher_keeps_them_on_the_same_page(app, client):
+    from campaign.extensions import db
+
+    # Set up in an app context of its own: each request below must choose its own locale.
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        db.session.commit()
+        assert log_in(client, organiser).status_code == 303
+    dashboard = "/organisers/campaigns/zhanaozen/"
+    html = client.get(dashboard).get_data(as_text=True)
+    assert '<html lang="en">' in html
+    switcher = re.search(r'<nav class="languages".*?</nav>', html, flags=re.S).group(0)
+    links = {
+        lang: unescape(href)
+        for href, lang in re.findall(r'href="([^"]+)" hreflang="(\w\w)"', switcher)
+    }
+    assert links == {lang: f"{dashboard}?lang={lang}" for lang in LANGUAGES}
+
+    russian = client.get(links["ru"])
+    html = russian.get_data(as_text=True)
+    assert russian.status_code == 200
+    assert '<html lang="ru">' in html
+    # Still the dashboard, with the organisers' own navigation, now in Russian.
+    assert '<nav class="organiser-nav" aria-label="Организаторы">' in html
+    assert "Журнал действий" in html
+    assert russian.request.path == dashboard
+    # Remembered: the organiser's next page, named without a language, is in Russian too.
+    audit = client.get("/organisers/audit?action=&page=1").get_data(as_text=True)
+    assert '<html lang="ru">' in audit
+    # Its links keep the page's own query, and name the language once.
+    switcher = re.search(r'<nav class="languages".*?</nav>', audit, flags=re.S).group(0)
+    hrefs = [unescape(href) for href in re.findall(r'href="([^"]+)"', switcher)]
+    assert hrefs == [f"/organisers/audit?action=&page=1&lang={lang}" for lang in LANGUAGES]
+    assert re.search(r'hreflang="ru" lang="ru" aria-current="true"', switcher)
+    kazakh = client.get(hrefs[2]).get_data(as_text=True)
+    assert '<html lang="kk">' in kazakh
+    assert 'href="/organisers/audit?action=&amp;page=1&amp;lang=en"' in kazakh
+    # The public site is not where the organisers' switcher leads, but it follows the choice.
+    assert client.get("/").location.endswith("/kk/zhanaozen/")
 
 
 def test_private_and_framed_pages_have_no_alternates(app, client, session):

@@ -31,7 +31,7 @@ from campaign import (
     surge,
 )
 from campaign.extensions import csrf, db, limiter
-from campaign.models import Campaign, Display, SignatureStatus
+from campaign.models import Campaign, Display, Signature, SignatureStatus
 from campaign.privacy import client_key
 from campaign.public.forms import ConfirmForm, ReceiptForm, ResendForm, SignForm
 
@@ -236,32 +236,52 @@ def receipt(slug: str):
 @csrf.exempt  # checked by the form below, after the rate limit has counted the attempt
 @post_limit("CONFIRM")
 def confirm():
-    """Show the confirmation button (GET); confirm the signature (POST)."""
+    """Show the confirmation button (GET); confirm the signature (POST).
+
+    A POST for a signature already confirmed shows the confirmed page again, with the same
+    receipt and share link: that is how its language switcher keeps them.
+    """
     form = ConfirmForm()
     token = request.args.get("token", "") if request.method == "GET" else form.token.data or ""
     try:
         signature = confirming.signature_for_token(db.session, token)
     except confirming.TokenError as error:
         return render_template("public/confirm_invalid.html", expired=error.expired), 400
-    campaign = signature.campaign
-    text = campaigns.text_for(campaign, g.lang)
     if request.method == "GET":
-        form.token.data = token
-        return render_template("public/confirm.html", campaign=campaign, text=text, form=form)
+        return _confirm_page(form, token, signature)
     if not form.validate():
-        abort(400)
+        # The token is good, so what failed is the CSRF token: bound to a session the
+        # browser no longer sends (a mail app's browser, a restored tab, cleared cookies).
+        # The same button again, with a token of the session this answer starts.
+        return _confirm_page(form, token, signature, session_expired=True), 400
     confirming.confirm(db.session, signature)
     if signature.status != SignatureStatus.CONFIRMED:
         # Taken out by a moderator before it was confirmed: nothing to thank anyone for.
         return render_template("public/confirm_invalid.html", refused=True), 400
+    campaign = signature.campaign
     return render_template(
         "public/confirmed.html",
         campaign=campaign,
-        text=text,
+        text=campaigns.text_for(campaign, g.lang),
         signature=signature,
         count=counting.confirmed_count(db.session, campaign.id),
         share_link=sharing.personal_link(db.session, signature),
         embassy_entry=embassies.for_country(db.session, signature.country, g.lang),
+        form=form,
+    )
+
+
+def _confirm_page(
+    form: ConfirmForm, token: str, signature: Signature, session_expired: bool = False
+) -> str:
+    """The button that confirms ``signature``, or, once it is, that shows its receipt again."""
+    form.token.data = token
+    return render_template(
+        "public/confirm.html",
+        text=campaigns.text_for(signature.campaign, g.lang),
+        form=form,
+        already_confirmed=signature.status == SignatureStatus.CONFIRMED,
+        session_expired=session_expired,
     )
 
 
