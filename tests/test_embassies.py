@@ -168,3 +168,18 @@ def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client
     assert "Бельгия" in html
     assert "Embassy of the Republic of Kazakhstan in Belgium" in html
     assert 'href="/ru/embassies/?country=BE#BE"' in html
+
+
+def test_confirmed_page_urges_no_embassy_protest_on_signers_in_kazakhstan(app, client, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    signature = make_signature(session, campaign, confirmed=False, country="KZ")
+    session.commit()
+    token = confirming.make_token(signature)
+    page = client.get(f"/kk/confirm?token={token}")
+    html = client.post(
+        "/kk/confirm",
+        data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    ).get_data(as_text=True)
+    assert signature.receipt in html  # the confirmed page
+    assert '<section class="embassy"' not in html
+    assert 'href="/kk/embassies/"' not in html
