@@ -1,0 +1,256 @@
+"""The site on a phone: a 390 by 844 touch screen, as a supporter or an organiser holds it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from campaign import counting
+from campaign.models import Campaign
+from tests.factories import ORGANISER_PASSWORD, make_organiser, make_signature, totp_code
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 390, 844
+# The smallest target a finger hits reliably (WCAG 2.5.5, and Apple's and Google's guides).
+TARGET = 44
+
+
+def _context(browser, width: int = WIDTH, height: int = HEIGHT, *, touch: bool = True):
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=touch, has_touch=touch
+    )
+    # What these tests look for is on the page once it has loaded, or not at all.
+    context.set_default_timeout(5000)
+    return context
+
+
+@pytest.fixture
+def phone(browser) -> Iterator[object]:
+    """A page in a phone-sized touch screen."""
+    context = _context(browser)
+    yield context.new_page()
+    context.close()
+
+
+def _box(locator) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box, f"{locator} is not shown"
+    return box
+
+
+def _assert_tappable(locator, *, button: bool = False) -> None:
+    """Each element ``locator`` finds is at least 44 px high (and wide, for a button)."""
+    assert locator.count(), f"nothing found for {locator}"
+    for i in range(locator.count()):
+        element = locator.nth(i)
+        box = _box(element)
+        name = element.inner_text().strip()
+        assert box["height"] >= TARGET, f"{name!r} is {box['height']:.0f} px high"
+        if button:
+            assert box["width"] >= TARGET, f"{name!r} is {box['width']:.0f} px wide"
+
+
+def _scroll_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+# -- the campaign page --------------------------------------------------------------------
+
+
+def test_a_sign_link_in_the_first_screen_leads_to_the_form(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/en/zhanaozen/")
+    link = page.get_by_role("link", name="Sign the petition")
+    box = _box(link)
+    assert box["y"] + box["height"] <= HEIGHT, "the sign link is below the first screen"
+    assert box["height"] >= TARGET
+
+    # By keyboard: a few stops from the top of the page, not the whole article.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('href')") == "#sign":
+            break
+    else:
+        pytest.fail("the sign link is not among the first six tab stops")
+    page.keyboard.press("Enter")
+    # Focus followed the link: the form's heading, shown on screen, and then its first field.
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Sign the petition"
+    assert page.evaluate("document.activeElement.closest('.signing') !== null")
+    heading = _box(page.locator("#sign"))
+    assert 0 <= heading["y"] < HEIGHT
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "name"
+
+
+def test_a_tap_on_the_sign_link_shows_the_form(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/ru/zhanaozen/")
+    page.get_by_role("link", name="Подписать петицию").tap()
+    page.wait_for_function("() => location.hash === '#sign'")
+    field = _box(page.get_by_label("Имя и фамилия", exact=True))
+    assert 0 <= field["y"] < HEIGHT, "the first field is not on screen after the jump"
+
+
+def test_links_and_buttons_are_big_enough_to_tap(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/en/zhanaozen/")
+    _assert_tappable(page.locator("nav.languages a"), button=True)
+    _assert_tappable(page.locator(".share li a"), button=True)
+    _assert_tappable(page.get_by_role("button", name="Copy link"), button=True)
+    _assert_tappable(page.get_by_role("link", name="SVG, for print"))
+    _assert_tappable(page.get_by_role("link", name="PNG", exact=True), button=True)
+    _assert_tappable(page.get_by_role("link", name="Signed but no email arrived?"))
+    _assert_tappable(page.locator("footer.site").get_by_role("link", name="Privacy"))
+
+    page.goto(f"{live_server}/en/zhanaozen/embed")
+    _assert_tappable(page.get_by_role("link", name="Back to the campaign"))
+
+    page.goto(f"{live_server}/en/embassies/?country=GB")
+    _assert_tappable(page.get_by_role("link", name="Details and the other embassies"))
+    websites = page.locator(".embassy-list").get_by_role("link", name="Website")
+    assert websites.count() >= 3
+    _assert_tappable(websites)
+
+
+def test_the_share_link_field_keeps_the_width_of_the_page_in_russian(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/ru/zhanaozen/")
+    button = page.get_by_role("button", name="Скопировать ссылку")
+    assert button.is_visible()
+    field = _box(page.locator("#share-url"))
+    share = _box(page.locator("section.share"))
+    assert field["width"] >= 0.7 * share["width"], (
+        f"the address gets {field['width']:.0f} of {share['width']:.0f} px"
+    )
+    # The button went below the field rather than off the screen.
+    assert _box(button)["x"] + _box(button)["width"] <= WIDTH
+    assert _scroll_width(page) <= WIDTH
+
+
+# -- the embassy directory ----------------------------------------------------------------
+
+
+def test_the_embassy_directory_shows_whether_each_entry_was_checked(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/en/embassies/")
+    assert _scroll_width(page) <= WIDTH
+    rows = page.locator(".embassy-list tbody tr")
+    assert rows.count() >= 3
+    for i in range(3):
+        checked = rows.nth(i).locator(".verified, .unverified")
+        checked.scroll_into_view_if_needed()
+        box = _box(checked)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH, (
+            f"row {i}: 'Checked' lies at x={box['x']:.0f}..{box['x'] + box['width']:.0f}"
+        )
+        # Really seen, not cut off by the box that holds the table.
+        seen = checked.evaluate(
+            """element => {
+              const r = element.getBoundingClientRect();
+              const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+              return hit !== null && element.contains(hit);
+            }"""
+        )
+        assert seen, f"row {i}: 'Checked' is hidden"
+        # Each cell says which column it stands for, now that the headings are not above it.
+        label = checked.evaluate("e => getComputedStyle(e.closest('td'), '::before').content")
+        assert "Checked" in label
+    # The list is named and takes focus, so a keyboard can scroll it where it must scroll.
+    region = page.get_by_role("region", name="Embassies by country")
+    assert region.get_attribute("tabindex") == "0"
+
+
+# -- the organisers' pages ----------------------------------------------------------------
+
+
+@pytest.fixture
+def organiser_phone(live_server, browser, session) -> Iterator[object]:
+    """A phone signed in as an organiser of a campaign with long names and addresses."""
+    campaign = session.get(Campaign, 1)
+    for i in range(5):
+        make_signature(
+            session,
+            campaign,
+            name=f"Aigerim Nurlanqyzy-Bekmukhambetova {i}",
+            email=f"solidarity.committee.{i}@trade-union-federation.example.org",
+        )
+    organiser = make_organiser(session, email="phone-organiser@example.org")
+    session.commit()
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(f"{live_server}/organisers/login")
+    page.get_by_label("Email address").fill(organiser.email)
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/login/code**")
+    page.get_by_label("Six-digit code").fill(totp_code(organiser))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/organisers/$"))
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "region"),
+    [
+        ("/organisers/", "Every campaign, its signatures and the languages its text lacks"),
+        ("/organisers/audit", "Audit log"),
+        ("/organisers/campaigns/zhanaozen/signatures", "Signatures"),
+    ],
+)
+def test_organiser_pages_never_scroll_sideways(live_server, organiser_phone, path, region):
+    page = organiser_phone
+    page.goto(f"{live_server}{path}")
+    assert _scroll_width(page) <= WIDTH, f"{path} is {_scroll_width(page)} px wide"
+    # The table scrolls in a named box that a keyboard can reach, not the page.
+    box = page.get_by_role("region", name=re.compile(region))
+    assert box.get_attribute("tabindex") == "0"
+    assert box.locator("table").count() == 1
+    box.focus()
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+
+
+def test_the_signatures_table_scrolls_within_its_box(live_server, organiser_phone):
+    page = organiser_phone
+    page.goto(f"{live_server}/organisers/campaigns/zhanaozen/signatures")
+    box = page.get_by_role("region", name=re.compile("Signatures"))
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0", timeout=2000)
+    assert _scroll_width(page) <= WIDTH
+
+
+# -- the widget on other sites -------------------------------------------------------------
+
+
+def test_the_widget_fits_the_height_its_code_gives_it(live_server, browser, session):
+    campaign = session.get(Campaign, 1)
+    # A count that takes room: seven digits and the separators of each language.
+    counting.add(session, campaign.id, 1_234_567)
+    session.commit()
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(f"{live_server}/en/zhanaozen/embed")
+    snippet = page.locator("#embed-code").input_value()
+    height = int(re.search(r'height="(\d+)"', snippet).group(1))
+    context.close()
+
+    for touch in (True, False):
+        context = _context(browser, touch=touch)
+        page = context.new_page()
+        for lang in ("en", "ru", "kk"):
+            for width in (280, 320, 600):
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(f"{live_server}/embed/{lang}/zhanaozen/")
+                where = f"{lang} at {width} px{' (touch)' if touch else ''}"
+                needed = page.evaluate("document.documentElement.scrollHeight")
+                assert needed <= height, f"{where}: needs {needed} px of {height}"
+                assert _scroll_width(page) <= width, where
+                privacy = _box(page.locator("footer.site a"))
+                assert privacy["y"] + privacy["height"] <= height, where
+                assert page.locator(".widget a.button").is_visible(), where
+        context.close()
