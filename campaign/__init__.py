@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, abort, current_app, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, format_percent
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
@@ -179,7 +180,7 @@ def _error_pages(app: Flask) -> None:
     """Friendly, localized pages for every error, never a bare traceback."""
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         headers = {}
         retry_after = None
         if error.code == 429:
@@ -191,6 +192,14 @@ def _error_pages(app: Flask) -> None:
 
                 retry_after = max(1, int(current.reset_at - time.time()))
                 headers["Retry-After"] = str(retry_after)
+            if request.endpoint == "public.campaign" and request.method == "POST":
+                # A refused signature keeps what was typed: the form comes back filled in.
+                from campaign.public.views import signing_refused
+
+                refused = signing_refused(retry_after)
+                if refused is not None:
+                    refused.headers.update(headers)
+                    return refused
         page = render_template("errors/error.html", error=error, retry_after=retry_after)
         return page, error.code or 500, headers
 

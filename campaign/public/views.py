@@ -101,12 +101,7 @@ def home() -> Response:
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
-    # In surge mode the page is shared through caches, so its form holds no session-bound
-    # token; a POST is trusted on the shared form token and on the browser's word that it
-    # comes from this site, else it falls back to the session token (see surge.py).
-    shared_form = surge.enabled() and (request.method == "GET" or surge.post_accepted())
-    form = SignForm(meta={"csrf": False}) if shared_form else SignForm()
-    form.set_countries(g.lang)
+    form = _sign_form()
     if request.method == "GET":
         form.via.data = request.args.get("via", "")[:32]
         return _campaign_page(campaign, form)
@@ -151,7 +146,33 @@ def campaign(slug: str) -> Response | str:
     return afterwards.run_after(answer, send_what_it_calls_for)
 
 
-def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Response:
+def _sign_form() -> SignForm:
+    """The sign form, holding what this request sent."""
+    # In surge mode the page is shared through caches, so its form holds no session-bound
+    # token; a POST is trusted on the shared form token and on the browser's word that it
+    # comes from this site, else it falls back to the session token (see surge.py).
+    shared_form = surge.enabled() and (request.method == "GET" or surge.post_accepted())
+    form = SignForm(meta={"csrf": False}) if shared_form else SignForm()
+    form.set_countries(g.lang)
+    return form
+
+
+def signing_refused(retry_after: int | None) -> Response | None:
+    """The campaign page again, with all that was typed, for a POST the signing limit refused.
+
+    People behind one address (a meeting's Wi-Fi, a mobile network) share the limit: they
+    are told to wait and press the button again, without typing anything anew. None when
+    there is no such campaign.
+    """
+    campaign = campaigns.by_slug(db.session, (request.view_args or {}).get("slug", ""))
+    if campaign is None:
+        return None
+    return _campaign_page(campaign, _sign_form(), status=429, refused_for=retry_after or 60)
+
+
+def _campaign_page(
+    campaign: Campaign, form: SignForm, status: int = 200, refused_for: int | None = None
+) -> Response:
     response = make_response(
         render_template(
             "public/campaign.html",
@@ -163,6 +184,7 @@ def _campaign_page(campaign: Campaign, form: SignForm, status: int = 200) -> Res
             removals=moderation.removals(db.session, campaign.id),
             form=form,
             surge_token=surge.form_token() if surge.enabled() else None,
+            refused_for=refused_for,
         ),
         status,
     )
