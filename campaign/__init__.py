@@ -234,7 +234,7 @@ def _template_helpers(app: Flask) -> None:
     """Functions the templates need for numbers and languages."""
     from flask_babel import format_date, format_timedelta, get_locale
 
-    from campaign import countries
+    from campaign import countries, embassies
 
     app.jinja_env.globals.update(
         format_number=format_decimal,
@@ -247,6 +247,7 @@ def _template_helpers(app: Flask) -> None:
         canonical_url=languages.canonical_url,
         lang_attr=languages.lang_attr,
         language_name=languages.name,
+        embassy_name=embassies.display_name,
     )
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaign import countries
+from campaign import countries, languages
 from campaign.models import Embassy, EmbassyCountry
+
+# How the directory names every embassy in English (seeds/embassies.yaml), the host country
+# following; pages show the country beside the name.
+_EMBASSY_IN = "Embassy of the Republic of Kazakhstan in "
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,17 @@ class CountryEntry:
     def elsewhere(self) -> bool:
         """True when the embassy sits outside this country."""
         return self.embassy.country != self.country
+
+
+def display_name(embassy: Embassy) -> Markup:
+    """The embassy's name for the page's reader, marked as English where it stays so.
+
+    An embassy named as the directory names them is called so in the page's language (its
+    country is shown beside it); another kind of mission keeps the English name it has.
+    """
+    if languages.current() != "en" and embassy.name.startswith(_EMBASSY_IN):
+        return Markup("%s") % _("Embassy of the Republic of Kazakhstan")
+    return Markup("<span%s>%s</span>") % (languages.lang_attr("en"), embassy.name)
 
 
 def directory(session: Session, locale: str) -> list[CountryEntry]:

@@ -75,11 +75,26 @@ def test_country_names_are_in_the_pages_language_and_sorted_for_it(client):
     html = client.get("/ru/embassies/").get_data(as_text=True)
     table = rows(html)
     assert '<th scope="row">Австрия</th>' in table["AT"]
-    # Embassy names exist only in English: marked so a reader's software knows.
-    assert '<span lang="en">Embassy of the Republic of Kazakhstan in Austria</span>' in table["AT"]
+    # The directory's embassies are named in the page's language; the city stays as the
+    # directory has it, in English, marked so a reader's software knows.
+    assert "Посольство Республики Казахстан" in table["AT"]
+    assert "Embassy of" not in html
+    assert '<span lang="en">Vienna</span>' in table["AT"]
     names = re.findall(r'<th scope="row">([^<]+)</th>', html)
     assert names == sorted(names, key=countries.sort_key("ru"))
     assert names.index("Австрия") < names.index("Азербайджан") < names.index("Япония")
+
+
+def test_a_mission_named_otherwise_keeps_its_english_name_marked_as_english(client, session):
+    embassy = session.scalar(select(Embassy).where(Embassy.key == "at-vienna"))
+    embassy.name = "Consulate General of the Republic of Kazakhstan in Vienna"
+    session.commit()
+    html = client.get("/kk/embassies/").get_data(as_text=True)
+    assert (
+        '<span lang="en">Consulate General of the Republic of Kazakhstan in Vienna</span>'
+        in rows(html)["AT"]
+    )
+    assert "Қазақстан Республикасының елшілігі" in rows(html)["AZ"]
 
 
 def test_directory_service_sorts_by_localized_name(app, session):
@@ -166,7 +181,7 @@ def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client
         data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))},
     ).get_data(as_text=True)
     assert "Бельгия" in html
-    assert "Embassy of the Republic of Kazakhstan in Belgium" in html
+    assert "<strong>Посольство Республики Казахстан</strong>" in html
     assert 'href="/ru/embassies/?country=BE#BE"' in html
 
 
