@@ -11,7 +11,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from campaign import confirming, countries, embassies
-from campaign.models import Campaign, Embassy
+from campaign.models import Campaign, Embassy, Signature
 from tests.factories import csrf_token, make_signature, sign_form
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds" / "embassies.yaml"
@@ -170,31 +170,29 @@ def test_signers_in_kazakhstan_are_not_urged_to_protest_at_an_embassy(client):
     assert '<section class="embassy"' in elsewhere
 
 
-def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client, session):
+def _confirmed_page(client, session, lang: str, country: str) -> tuple[Signature, str]:
+    """A new signature from ``country``, and the page that confirming it shows in ``lang``."""
     campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
-    signature = make_signature(session, campaign, confirmed=False, country="BE")
+    signature = make_signature(session, campaign, confirmed=False, country=country)
     session.commit()
     token = confirming.make_token(signature)
-    page = client.get(f"/ru/confirm?token={token}")
+    page = client.get(f"/{lang}/confirm?token={token}")
     html = client.post(
-        "/ru/confirm",
+        f"/{lang}/confirm",
         data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))},
     ).get_data(as_text=True)
+    return signature, html
+
+
+def test_confirmed_page_points_to_the_embassy_of_the_signers_country(app, client, session):
+    _signature, html = _confirmed_page(client, session, "ru", "BE")
     assert "Бельгия" in html
     assert "<strong>Посольство Республики Казахстан</strong>" in html
     assert 'href="/ru/embassies/?country=BE#BE"' in html
 
 
 def test_confirmed_page_urges_no_embassy_protest_on_signers_in_kazakhstan(app, client, session):
-    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
-    signature = make_signature(session, campaign, confirmed=False, country="KZ")
-    session.commit()
-    token = confirming.make_token(signature)
-    page = client.get(f"/kk/confirm?token={token}")
-    html = client.post(
-        "/kk/confirm",
-        data={"token": token, "csrf_token": csrf_token(page.get_data(as_text=True))},
-    ).get_data(as_text=True)
+    signature, html = _confirmed_page(client, session, "kk", "KZ")
     assert signature.receipt in html  # the confirmed page
     assert '<section class="embassy"' not in html
     assert 'href="/kk/embassies/"' not in html
