@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import sleep
 from typing import Any
 
 from sqlalchemy import case, func, insert, or_, select
@@ -111,6 +112,24 @@ def cutoff_now() -> datetime:
     # Rounded up, so what was confirmed a moment ago is in; whole seconds, so the
     # cutoff printed in the manifest can be typed back exactly.
     return now.replace(microsecond=0) + timedelta(seconds=1 if now.microsecond else 0)
+
+
+# A confirmation is stamped when its request writes it and seen once that commits: a pack
+# reads its rows this long after its cutoff has passed, so that what was stamped up to it
+# has been committed.
+SETTLE = timedelta(milliseconds=500)
+
+
+def wait_until_past(cutoff: datetime) -> None:
+    """Return once ``cutoff`` (and SETTLE) has passed: then read the rows up to it.
+
+    A pack's cutoff is the end of the second it is made in. Read before that second is over,
+    it would miss what is confirmed in the rest of it, which a delivery recorded with the
+    printed cutoff would count as handed over all the same.
+    """
+    remaining = (cutoff + SETTLE - utcnow()).total_seconds()
+    if remaining > 0:
+        sleep(remaining)
 
 
 CUTOFF_FORMAT = "%Y-%m-%d %H:%M:%S"

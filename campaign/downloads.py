@@ -183,6 +183,7 @@ def pack(
 ) -> Download:
     """A delivery pack as a PDF, or a zip of one PDF per embassy; recorded in the audit log."""
     cutoff = (request.cutoff or deliveries.cutoff_now()).astimezone(UTC).replace(microsecond=0)
+    deliveries.wait_until_past(cutoff)
     stamp = f"{cutoff:%Y%m%d-%H%M%S}"
     if request.every_embassy:
         wanted = [

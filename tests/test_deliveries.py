@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from campaign import audit, deliveries
-from campaign.models import AuditEntry, Campaign, DeliveredSignature, Delivery
+from campaign.models import AuditEntry, Campaign, DeliveredSignature, Delivery, SignatureStatus
 from tests.factories import csrf_token, log_in, make_organiser, make_signature, page_token
 
 DELIVERIES = "/organisers/campaigns/zhanaozen/deliveries"
@@ -155,6 +155,47 @@ def test_a_hash_that_no_longer_matches_records_nothing(session, signed_in, campa
         )
         == 0
     )
+
+
+def test_a_signature_confirmed_in_the_cutoffs_last_second_is_in_the_pack_it_is_recorded_with(
+    session, signed_in, campaign, monkeypatch
+):
+    # The printed cutoff is the end of the second the pack is made in. A signer who confirms
+    # in the rest of that second is "up to the cutoff": the pack must list them, or a
+    # delivery recorded with its cutoff would count as handed over one it never held.
+    make_signature(session, campaign, country="AT", name="Early Signer")
+    late = make_signature(session, campaign, country="AT", name="Late Signer", confirmed=False)
+    session.commit()
+    waits = []
+
+    def confirmed_meanwhile(seconds: float) -> None:
+        cutoff = deliveries.utcnow() + timedelta(seconds=seconds) - deliveries.SETTLE
+        waits.append(seconds)
+        late.status, late.confirmed_at = (
+            SignatureStatus.CONFIRMED,
+            cutoff - timedelta(milliseconds=10),
+        )
+        session.commit()
+
+    monkeypatch.setattr(deliveries, "sleep", confirmed_meanwhile)
+    data = make_pack(signed_in, embassy="at-vienna")
+    assert len(waits) == 1 and 0 < waits[0] <= 1 + deliveries.SETTLE.total_seconds()
+    count, digest, cutoff = manifest_of(data)
+    assert count == 2 and "Late Signer" in pdf_text(data)
+    response = record(signed_in, embassy="at-vienna", cutoff=cutoff, rows_hash=digest)
+    assert response.status_code == 303
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    assert (delivery.row_count, delivery.rows_hash) == (2, digest)
+
+
+def test_a_pack_for_a_past_cutoff_does_not_wait(session, signed_in, campaign, monkeypatch):
+    signature = make_signature(session, campaign, country="AT")
+    signature.confirmed_at = datetime(2026, 1, 1, tzinfo=UTC)
+    session.commit()
+    monkeypatch.setattr(deliveries, "sleep", lambda seconds: pytest.fail("waited"))
+    data = make_pack(signed_in, embassy="at-vienna", cutoff="2026-06-01 00:00:00")
+    assert manifest_of(data)[0] == 1
 
 
 def test_new_since_last_delivery(session, signed_in, campaign):
