@@ -190,8 +190,12 @@ _DAY = click.DateTime(formats=["%Y-%m-%d"])
     "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True
 )
 @click.option("--for-delivery", is_flag=True, help="Names as the signers allowed, no emails.")
-@click.option("--embassy", default="", help="Directory key of an embassy (e.g. gb-london).")
-@click.option("--body", default="", help="A named body, e.g. ITUC.")
+@click.option(
+    "--embassy",
+    default="",
+    help="Directory key of an embassy (e.g. gb-london); the list is then one to hand over.",
+)
+@click.option("--body", default="", help="A named body, e.g. ITUC; the list is one to hand over.")
 @click.option("--country", default="", help="Two-letter country code.")
 @click.option("--since", type=_DAY, default=None, help="Confirmed on or after (YYYY-MM-DD, UTC).")
 @click.option("--until", type=_DAY, default=None, help="Confirmed on or before (YYYY-MM-DD, UTC).")

@@ -61,6 +61,15 @@ class ListRequest:
     excel: bool = False
 
     @property
+    def handed_over(self) -> bool:
+        """True for a list to hand over: asked as such, or made for an embassy or a body.
+
+        A list for a recipient is the one most likely to be printed and taken there, so it
+        is always in the hand-over form: names as the signers allowed, no addresses.
+        """
+        return self.for_delivery or self.recipient is not None
+
+    @property
     def recipient(self) -> Recipient | None:
         """The embassy or body the list is for, if any."""
         if self.embassy is not None:
@@ -86,8 +95,10 @@ def list_selection(session: Session, campaign: Campaign, request: ListRequest) -
     """The signatures a list request asks for."""
     if request.format not in LIST_FORMATS:
         raise RequestError(f"unknown format {request.format!r}")
-    if request.with_emails and request.for_delivery:
-        raise RequestError("a list to hand over never holds email addresses")
+    if request.with_emails and request.handed_over:
+        raise RequestError(
+            "a list to hand over, or for an embassy or a body, never holds email addresses"
+        )
     if request.embassy is not None and request.body.strip():
         raise RequestError("choose an embassy or a body, not both")
     recipient = request.recipient
@@ -135,7 +146,7 @@ def signature_list(
         campaign.id,
         count=counts.listed,
         format=request.format,
-        for_delivery=request.for_delivery,
+        for_delivery=request.handed_over,
         with_emails=request.with_emails,
         excel=request.excel,
         embassy=request.embassy.key if request.embassy else "",
@@ -146,13 +157,16 @@ def signature_list(
         new_only=request.new_only,
         via=via,
     )
-    if request.for_delivery:
+    if request.handed_over:
         layout = exports.delivery_layout()
     else:
         layout = exports.organiser_layout(request.with_emails)
     rows = exports.rows(session, selection, with_emails=request.with_emails)
     cells = exports.spreadsheet_rows(rows, layout)
-    name = f"{campaign.slug}-signatures-{utcnow():%Y%m%d-%H%M}.{request.format}"
+    # The name tells an internal list from one to hand over, and whom that one is for.
+    kind = "to-hand-over" if request.handed_over else "own-list"
+    for_whom = f"-{request.embassy.key}" if request.embassy is not None else ""
+    name = f"{campaign.slug}-{kind}{for_whom}-{utcnow():%Y%m%d-%H%M}.{request.format}"
     if request.format == "csv":
         dialect = exports.EXCEL_CSV if request.excel else exports.PLAIN_CSV
         return Download(name, "csv", counts.listed, chunks=exports.csv_chunks(cells, dialect))

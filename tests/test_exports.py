@@ -302,6 +302,48 @@ def test_delivery_list_honours_display_and_the_opt_out(session, signed_in, campa
     assert "Left Out" not in body_list.get_data(as_text=True)
 
 
+def test_a_list_for_an_embassy_or_a_body_is_always_one_to_hand_over(session, signed_in, campaign):
+    # The list most likely to be printed and taken to an embassy must never name those who
+    # asked not to be named, whichever kind of list was ticked.
+    make_signature(session, campaign, name="Full Name", display="full", country="AT")
+    make_signature(session, campaign, name="Hidden Person", display="hidden", country="AT")
+    make_signature(session, campaign, name="Left Out", country="AT", exclude_from_delivery=True)
+    session.commit()
+    for recipient in ({"embassy": "at-vienna"}, {"body": "ITUC"}):
+        response = export(signed_in, purpose="organisers", **recipient)
+        header, *rows = parse_csv(response)
+        assert header == ["Name", "City", "Country", "Organisation", "Source", "Signed on"]
+        assert sorted(row[0] for row in rows) == ["Full Name", "name withheld"]
+        assert "Hidden Person" not in response.get_data(as_text=True)
+        assert "zhanaozen-to-hand-over" in response.headers["Content-Disposition"]
+    assert (
+        "to-hand-over-at-vienna-"
+        in export(signed_in, embassy="at-vienna").headers["Content-Disposition"]
+    )
+    own = export(signed_in)
+    assert "zhanaozen-own-list-" in own.headers["Content-Disposition"]
+    assert own.headers["Content-Type"] == "text/csv; charset=utf-8"
+    header, *rows = parse_csv(own)
+    names = {row[header.index("Name")] for row in rows}
+    assert {"Full Name", "Hidden Person", "Left Out"} <= names
+    exported = audit_entries(session, audit.SIGNATURES_EXPORTED)
+    assert [e.detail["for_delivery"] for e in exported] == [True, True, True, False]
+
+
+def test_emails_are_refused_on_a_list_for_an_embassy_or_a_body(session, signed_in, runner):
+    for recipient in ({"embassy": "at-vienna"}, {"body": "ITUC"}):
+        response = export(signed_in, with_emails="y", **recipient)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert 'id="with_emails-error"' in html
+        assert "A list for an embassy or a body is handed over" in html
+    command = ["export", "signatures", "zhanaozen", "--embassy", "at-vienna", "--with-emails"]
+    refused = runner.invoke(args=[*command, "-o", "-"])
+    assert refused.exit_code != 0
+    assert "never holds email addresses" in refused.output
+    assert audit_entries(session, audit.SIGNATURES_EXPORTED) == []
+
+
 # What the organisers' list says in each language: headings, and the words its coded cells
 # become (name shown, left out, source).
 ORGANISER_LIST_WORDS = {

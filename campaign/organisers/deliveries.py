@@ -37,7 +37,8 @@ from campaign.organisers.delivery_forms import (
 def _send(download: downloads.Download) -> Response:
     """The download as an attachment: streamed as it is written, or from its file."""
     if download.chunks is not None:
-        response = Response(stream_with_context(download.chunks), mimetype=download.mimetype)
+        # content_type, not mimetype: Werkzeug would add a second charset to text/csv.
+        response = Response(stream_with_context(download.chunks), content_type=download.mimetype)
         response.headers.set("Content-Disposition", "attachment", filename=download.filename)
         return response
     return send_file(

@@ -116,6 +116,11 @@ class ExportForm(_Recipient, TranslatedForm):
         if self.with_emails.data and self.purpose.data == "delivery":
             self.with_emails.errors.append(_l("A list to hand over never holds email addresses."))
             valid = False
+        elif self.with_emails.data and (self.embassy.data or self.body.data):
+            self.with_emails.errors.append(
+                _l("A list for an embassy or a body is handed over: it never holds addresses.")
+            )
+            valid = False
         if self.since.data and self.until.data and self.since.data > self.until.data:
             self.until.errors.append(_l("The end comes before the start."))
             valid = False
