@@ -8,9 +8,12 @@ from flask import Flask, current_app, g
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import ColumnElement, Engine, String, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from campaign.privacy import client_key
 
@@ -29,7 +32,10 @@ class Database:
             "hide_parameters": True,
         }
         options.update(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        app.extensions["database"] = create_engine(url, **options)
+        engine = create_engine(url, **options)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _add_unicode_lower)
+        app.extensions["database"] = engine
         app.teardown_appcontext(self._close)
 
     @property
@@ -56,6 +62,46 @@ def insert_for(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert
+
+
+# SQLite's own lower() folds ASCII letters only, so "Мария" would never find "мария";
+# each connection gets Python's lower() under this name (see ``lowered``).
+_SQLITE_LOWER = "unicode_lower"
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _add_unicode_lower(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function(_SQLITE_LOWER, 1, _lower, deterministic=True)
+
+
+class _UnicodeLower(FunctionElement[str]):
+    """SQL ``lower()`` that folds every script; compiled per database below."""
+
+    type = String()
+    name = "unicode_lower"
+    inherit_cache = True
+
+
+@compiles(_UnicodeLower)
+def _compile_lower(element: _UnicodeLower, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL's lower() folds every script in a UTF-8 database with a UTF-8 ctype.
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_UnicodeLower, "sqlite")
+def _compile_lower_sqlite(element: _UnicodeLower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def lowered(text: Any) -> ColumnElement[str]:
+    """``text`` in lower case in any script (Қ, Ә, Ж as well as Q), on either database.
+
+    Compare it with Python's ``str.lower()``, which folds the same way.
+    """
+    return _UnicodeLower(text)
 
 
 db = Database()

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from campaign import audit, counting
+from campaign.extensions import lowered
 from campaign.models import (
     Campaign,
     CommentStatus,
@@ -135,7 +136,7 @@ class Selection:
         columns = [Signature.name, Signature.receipt]
         if self.search_emails:
             columns.append(Signature.email)
-        return [func.lower(column).contains(term, autoescape=True) for column in columns]
+        return [lowered(column).contains(term, autoescape=True) for column in columns]
 
 
 def domain_of(address: str) -> str:
@@ -144,7 +145,7 @@ def domain_of(address: str) -> str:
 
 
 def _at_domain(domain: str) -> ColumnElement[bool]:
-    return func.lower(Signature.email).endswith("@" + domain.lower(), autoescape=True)
+    return lowered(Signature.email).endswith("@" + domain.lower(), autoescape=True)
 
 
 def shared_domains(
@@ -187,7 +188,12 @@ class SignaturePage:
     @property
     def pages(self) -> int:
         """How many pages the matches fill."""
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages ``total`` rows fill, ``per_page`` to a page; one even when empty."""
+    return max(1, -(-total // per_page))
 
 
 def listing(
@@ -200,7 +206,8 @@ def listing(
     """
     query = selection.query(campaign_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
+    # A page past the end (an old link, fewer matches since) shows the last one.
+    page = min(max(1, page), page_count(total, per_page))
     rows = list(
         session.scalars(
             query.order_by(Signature.created_at.desc(), Signature.id.desc())

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign import charts, dashboard
+from campaign.extensions import db
 from campaign.models import Campaign, Embassy, Role, ShareLink, SignatureStatus
 from tests.factories import log_in, make_campaign, make_organiser, make_signature
 
@@ -189,3 +190,47 @@ def test_chart_scale_uses_round_steps():
     tallest = max(chart.bars, key=lambda b: b.height)
     assert tallest.value == 37 and tallest.y > chart.top
     assert chart.bars[0].height == 0
+
+
+PAUSED = re.compile(r'<p class="notice warning" id="signing-paused"><strong>([^<]+)</strong></p>')
+
+
+def test_a_paused_campaign_says_so_on_its_organiser_pages(app, session, signed_in, runner):
+    make_campaign(session, slug="still-open")
+    session.commit()
+    assert PAUSED.findall(signed_in.get(DASHBOARD).get_data(as_text=True)) == []
+
+    # Paused as the command does it, outside this test's session.
+    paused = runner.invoke(args=["campaign", "pause", "zhanaozen"])
+    assert paused.exit_code == 0, paused.output
+    for page in ("", "signatures", "comments"):
+        html = signed_in.get(f"{DASHBOARD}{page}").get_data(as_text=True)
+        assert PAUSED.findall(html) == ["Signing paused"], page
+    still_open = signed_in.get("/organisers/campaigns/still-open/").get_data(as_text=True)
+    assert PAUSED.findall(still_open) == []
+
+    index = signed_in.get("/organisers/").get_data(as_text=True)
+    row = re.search(r"zhanaozen</a>.*?</th>", index, re.S).group(0)
+    assert '<strong class="flag">Signing paused</strong>' in row
+    assert "Signing paused" not in re.search(r"still-open</a>.*?</th>", index, re.S).group(0)
+
+    runner.invoke(args=["campaign", "resume", "zhanaozen"])
+    assert "Signing paused" not in signed_in.get(DASHBOARD).get_data(as_text=True)
+    assert "Signing paused" not in signed_in.get("/organisers/").get_data(as_text=True)
+
+
+def test_the_paused_notice_is_translated(app, client):
+    # Set up in an app context of its own: each request below must choose its own locale.
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        db.session.get(Campaign, 1).signing_paused = True
+        db.session.commit()
+    assert log_in(client, organiser).status_code == 303
+    translated = {
+        "ru": "Сбор подписей приостановлен",  # noqa: RUF001 - Russian, not look-alikes
+        "kk": "Қол жинау тоқтатылды",
+    }
+    for lang, text in translated.items():
+        client.set_cookie("lang", lang)
+        assert PAUSED.findall(client.get(DASHBOARD).get_data(as_text=True)) == [text]
+        assert text in client.get("/organisers/").get_data(as_text=True)

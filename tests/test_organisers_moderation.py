@@ -499,3 +499,67 @@ def test_a_coordinator_sees_and_finds_every_domain(client, session):
     page = coordinator.get(f"{SIGNATURES}?domain=my-own.example").get_data(as_text=True)
     assert "1 signature matches." in page and "Private Person" in page
     assert 'id="rare-domains"' not in page
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("Мария", ["Мария Иванова", "МАРИЯ СМИРНОВА"]),
+        ("мария", ["Мария Иванова", "МАРИЯ СМИРНОВА"]),
+        ("МАРИЯ", ["Мария Иванова", "МАРИЯ СМИРНОВА"]),
+        ("иВАНОВА", ["Мария Иванова"]),
+        ("Қайрат", ["Қайрат Әбілов", "қайрат сейітов"]),
+        ("ҚАЙРАТ", ["Қайрат Әбілов", "қайрат сейітов"]),
+        ("әбілов", ["Қайрат Әбілов"]),
+        ("СЕЙІТОВ", ["қайрат сейітов"]),
+        ("Әлия", []),
+    ],
+)
+def test_search_ignores_case_in_russian_and_kazakh_names(app, session, signed_in, term, found):
+    # SQLite's own lower() folds ASCII only: "Мария" found no "мария" before.
+    campaign = session.get(Campaign, 1)
+    names = ["Мария Иванова", "МАРИЯ СМИРНОВА", "Қайрат Әбілов", "қайрат сейітов", "Dana Quiet"]
+    for name in names:
+        make_signature(session, campaign, name=name)
+    session.commit()
+    matched, html = search_for(signed_in, term)
+    expected = f"{len(found)} signature{'s match' if len(found) != 1 else ' matches'}."
+    assert matched == expected
+    assert [name for name in names if name in html] == found
+    # The service answers the same as the page.
+    selection = moderation.Selection(search=term)
+    assert moderation.listing(session, 1, selection).total == len(found)
+
+
+def test_a_page_past_the_end_shows_the_last_page(app, session, signed_in):
+    campaign = session.get(Campaign, 1)
+    for i in range(52):
+        make_signature(session, campaign, name=f"Paged Signer {i:02d}")
+    session.commit()
+    last = signed_in.get(f"{SIGNATURES}?page=2").get_data(as_text=True)
+    assert "Page 2 of 2, newest first" in last
+    assert "Paged Signer 00" in last and "Paged Signer 01" in last
+    assert "Paged Signer 02" not in last
+    for page in ("3", "40"):
+        html = signed_in.get(f"{SIGNATURES}?page={page}").get_data(as_text=True)
+        assert "Page 2 of 2, newest first" in html, page
+        assert "Paged Signer 00" in html and "Paged Signer 01" in html
+        assert 'rel="prev"' in html and "page=1" in html and 'rel="next"' not in html
+    # A filter that leaves fewer matches than the page asked for: its only page.
+    html = signed_in.get(f"{SIGNATURES}?search=signer 51&page=2").get_data(as_text=True)
+    assert "Page 1 of 1, newest first" in html and "Paged Signer 51" in html
+    assert moderation.listing(session, 1, moderation.Selection(), page=9, per_page=25).page == 3
+
+
+def test_an_audit_log_page_past_the_end_shows_the_last_page(app, session, signed_in):
+    from campaign import audit
+
+    organiser = make_organiser(session)
+    for i in range(55):
+        audit.record(session, "export", organiser, 1, i)
+    session.commit()
+    html = signed_in.get("/organisers/audit?action=export&page=3").get_data(as_text=True)
+    assert "Page 2 of 2, newest first" in html
+    table = re.search(r'<table class="data audit">.*?</table>', html, re.S).group(0)
+    assert len(re.findall(r'<th scope="row">', table)) == 5
+    assert 'rel="prev"' in html and 'rel="next"' not in html

@@ -313,12 +313,15 @@ def audit_log() -> str:
             since=form.since.data,
             until=form.until.data,
         )
-    page = page_number(form.page)
+    log = audit.entries(db.session, what, page=page_number(form.page))
+    if log.page > log.pages:
+        # A page past the end (an old link, a narrower filter) shows the last one.
+        log = audit.entries(db.session, what, page=log.pages)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "organisers/audit.html",
         form=form,
-        log=audit.entries(db.session, what, page=page),
+        log=log,
         campaigns={c.id: c.slug for c in _all_campaigns()},
         filter_args=args,
         action_label=audit.label,
