@@ -148,7 +148,7 @@ def rows(session: Session, selection: Selection, *, with_emails: bool = False) -
 
     Each row has the attributes id, name, display, country, city, organisation, source,
     created_at, confirmed_at (UTC text, "YYYY-MM-DD HH:MM:SS"), exclude_from_delivery,
-    and email when asked for.
+    wants_updates, and email when asked for.
     """
     connection = session.connection()
     dialect = connection.dialect.name
@@ -165,6 +165,7 @@ def rows(session: Session, selection: Selection, *, with_emails: bool = False) -
         _utc_text(Signature.created_at, dialect).label("created_at"),
         _utc_text(Signature.confirmed_at, dialect).label("confirmed_at"),
         Signature.exclude_from_delivery,
+        Signature.wants_updates,
     ]
     if with_emails:
         columns.append(Signature.email)
@@ -265,7 +266,7 @@ def _organiser_cells(with_emails: bool) -> Callable[[Any], list[Any]]:
     The words are looked up once, in the export's language (the request's, or the one
     the command forces), rather than once a row: there can be a million rows.
     """
-    left_out_word = str(_l("yes"))
+    yes = str(_l("yes"))
     displays = {
         Display.FULL: str(_l("full name")),
         Display.INITIAL: str(_l("first name and initial")),
@@ -276,7 +277,10 @@ def _organiser_cells(with_emails: bool) -> Callable[[Any], list[Any]]:
     # One function per row rather than one per cell: it runs a million times for a
     # large campaign. A code the maps do not know is shown as stored, never dropped.
     def cells(row: Any) -> list[Any]:
-        id_, name, display, country, city, organisation, source, signed, confirmed, left_out = row
+        (
+            id_, name, display, country, city, organisation, source, signed, confirmed,
+            left_out, wants_updates,
+        ) = row  # fmt: skip
         return [
             id_,
             name,
@@ -284,7 +288,8 @@ def _organiser_cells(with_emails: bool) -> Callable[[Any], list[Any]]:
             city,
             organisation,
             displays.get(display, display),
-            left_out_word if left_out else "",
+            yes if left_out else "",
+            yes if wants_updates else "",
             sources.get(source, source),
             signed,
             confirmed or "",
@@ -311,6 +316,7 @@ def organiser_layout(with_emails: bool) -> Layout:
         _l("Organisation"),
         _l("Name shown"),
         _l("Left out of handed-over lists"),
+        _l("Asked for campaign updates"),
         _l("Source"),
         _l("Signed at (UTC)"),
         _l("Confirmed at (UTC)"),

@@ -138,6 +138,22 @@ def test_csv_holds_confirmed_signatures_and_no_emails_unless_asked(session, sign
     assert "@" not in json.dumps(with_.detail)
 
 
+def test_the_own_list_says_who_asked_for_campaign_updates(session, signed_in, campaign):
+    # The form promises updates only to those who tick the box: the organisers' list must
+    # tell them apart, and no list handed over may carry the choice.
+    make_signature(session, campaign, name="Wants News", country="AT", wants_updates=True)
+    make_signature(session, campaign, name="No News", country="AT", wants_updates=False)
+    session.commit()
+    header, *rows = parse_csv(export(signed_in))
+    column = header.index("Asked for campaign updates")
+    assert {row[header.index("Name")]: row[column] for row in rows} == {
+        "Wants News": "yes",
+        "No News": "",
+    }
+    header, *_rows = parse_csv(export(signed_in, purpose="delivery"))
+    assert "Asked for campaign updates" not in header
+
+
 def test_csv_times_are_in_utc_whatever_zone_they_were_given_in(session, signed_in, campaign):
     signature = make_signature(session, campaign, name="Almaty Time")
     almaty = timezone(timedelta(hours=5))
