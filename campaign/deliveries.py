@@ -135,17 +135,20 @@ def wait_until_past(cutoff: datetime) -> None:
 CUTOFF_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+# How a cutoff may be typed: as a manifest prints it, without seconds, or as a list's file
+# name carries it ("cutoff-2026-06-01-143000").
+_CUTOFF_SPELLINGS = (CUTOFF_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d-%H%M%S")
+
+
 def parse_cutoff(value: str | None) -> datetime | None:
-    """A cutoff typed as printed in a manifest (UTC), or None if it is not one."""
-    text = (value or "").strip().removesuffix("UTC").strip().replace("T", " ")
-    try:
-        moment = datetime.strptime(text, CUTOFF_FORMAT)
-    except ValueError:
+    """A cutoff typed as printed in a manifest or a list's file name (UTC), or None."""
+    text = (value or "").strip().removesuffix("UTC").strip().removeprefix("cutoff-")
+    for spelling in _CUTOFF_SPELLINGS:
         try:
-            moment = datetime.strptime(text, "%Y-%m-%d %H:%M")
+            return datetime.strptime(text.replace("T", " "), spelling).replace(tzinfo=UTC)
         except ValueError:
-            return None
-    return moment.replace(tzinfo=UTC)
+            continue
+    return None
 
 
 class HashMismatch(ValueError):

@@ -136,8 +136,19 @@ def signature_list(
     *,
     via: str = "web",
 ) -> Download:
-    """A CSV (streamed) or XLSX list of signatures, recorded in the audit log."""
+    """A CSV (streamed) or XLSX list of signatures, recorded in the audit log.
+
+    A list to hand over holds what was confirmed up to a cutoff, the second it is made in,
+    written into its file name: typed back when the delivery is recorded, the delivery holds
+    exactly the list's signatures, as one recorded with a pack's cutoff does.
+    """
     selection = list_selection(session, campaign, request)
+    cutoff = None
+    if request.handed_over:
+        cutoff = deliveries.cutoff_now()
+        if selection.until is None or selection.until > cutoff:
+            selection = replace(selection, until=cutoff)
+        deliveries.wait_until_past(cutoff)
     counts = exports.count(session, selection)
     audit.record(
         session,
@@ -166,7 +177,8 @@ def signature_list(
     # The name tells an internal list from one to hand over, and whom that one is for.
     kind = "to-hand-over" if request.handed_over else "own-list"
     for_whom = f"-{request.embassy.key}" if request.embassy is not None else ""
-    name = f"{campaign.slug}-{kind}{for_whom}-{utcnow():%Y%m%d-%H%M}.{request.format}"
+    stamp = f"cutoff-{cutoff:%Y-%m-%d-%H%M%S}" if cutoff is not None else f"{utcnow():%Y%m%d-%H%M}"
+    name = f"{campaign.slug}-{kind}{for_whom}-{stamp}.{request.format}"
     if request.format == "csv":
         dialect = exports.EXCEL_CSV if request.excel else exports.PLAIN_CSV
         return Download(name, "csv", counts.listed, chunks=exports.csv_chunks(cells, dialect))

@@ -198,6 +198,35 @@ def test_a_pack_for_a_past_cutoff_does_not_wait(session, signed_in, campaign, mo
     assert manifest_of(data)[0] == 1
 
 
+def test_a_list_handed_over_is_recorded_with_the_cutoff_its_file_name_carries(
+    session, signed_in, campaign, monkeypatch
+):
+    # A CSV prints no manifest: its file name carries the cutoff, and a delivery recorded
+    # with it, later, holds the list's signatures and not those confirmed since.
+    for name in ("First Signer", "Second Signer"):
+        make_signature(session, campaign, country="AT", name=name)
+    session.commit()
+    monkeypatch.setattr(deliveries, "sleep", lambda seconds: None)
+    data = {"format": "csv", "purpose": "delivery", "embassy": "at-vienna"}
+    listed = signed_in.post(EXPORT, data={**data, "csrf_token": page_token(signed_in, EXPORT)})
+    assert listed.status_code == 200
+    stamp = re.search(r"-(cutoff-[\d-]+)\.csv", listed.headers["Content-Disposition"])
+    assert stamp, listed.headers["Content-Disposition"]
+    rows = listed.get_data(as_text=True).strip().splitlines()[1:]
+    assert len(rows) == 2
+    later = make_signature(session, campaign, country="AT", name="Came Later")
+    later.confirmed_at = deliveries.parse_cutoff(stamp.group(1)) + timedelta(seconds=1)
+    session.commit()
+    response = record(signed_in, embassy="at-vienna", export_format="csv", cutoff=stamp.group(1))
+    assert response.status_code == 303
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    assert delivery.row_count == 2
+    assert delivery.cutoff == deliveries.parse_cutoff(stamp.group(1))
+    delivered = set(session.scalars(select(DeliveredSignature.signature_id)))
+    assert later.id not in delivered and len(delivered) == 2
+
+
 def test_new_since_last_delivery(session, signed_in, campaign):
     first = datetime.now(UTC) - timedelta(days=10)
     old = [
