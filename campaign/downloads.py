@@ -173,7 +173,7 @@ def signature_list(
     else:
         layout = exports.organiser_layout(request.with_emails)
     rows = exports.rows(session, selection, with_emails=request.with_emails)
-    cells = exports.spreadsheet_rows(rows, layout)
+    cells = exports.spreadsheet_rows(rows, layout, guard=request.format == "csv")
     # The name tells an internal list from one to hand over, and whom that one is for.
     kind = "to-hand-over" if request.handed_over else "own-list"
     for_whom = f"-{request.embassy.key}" if request.embassy is not None else ""

@@ -2,8 +2,9 @@
 
 Every export, the PDF delivery packs included, reads its rows from ``rows()``, which
 streams them from the database (``yield_per``: a server-side cursor on PostgreSQL), so
-memory stays the same whatever the number of signatures. Spreadsheet cells pass
-through ``neutralise_row()`` in ``spreadsheet_rows()``, the one place that guards them.
+memory stays the same whatever the number of signatures. CSV cells pass through
+``neutralise_row()`` in ``spreadsheet_rows()``, the one place that guards them; an XLSX
+file types each cell, and ``write_xlsx()`` stores every text as text, never a formula.
 
 Canonical row serialisation (the rows hash of a delivery pack)
 ---------------------------------------------------------------
@@ -349,12 +350,18 @@ def delivery_layout() -> Layout:
     return Layout(headings, cells)
 
 
-def spreadsheet_rows(source: Iterable[Any], layout: Layout) -> Iterator[list[Any]]:
-    """The headings, then every row as cells, each neutralised against formulas."""
+def spreadsheet_rows(
+    source: Iterable[Any], layout: Layout, *, guard: bool = True
+) -> Iterator[list[Any]]:
+    """The headings, then every row as cells, each neutralised against formulas.
+
+    ``guard=False`` for XLSX, whose cells are typed (``write_xlsx``): there an apostrophe
+    would show as part of the value.
+    """
     yield [str(heading) for heading in layout.headings]
     cells = layout.cells
     for row in source:
-        yield neutralise_row(cells(row))
+        yield neutralise_row(cells(row)) if guard else cells(row)
 
 
 @dataclass(frozen=True)
@@ -393,6 +400,17 @@ def csv_chunks(
         yield buffer.getvalue().encode()
 
 
+def _text_cell(sheet: Any, value: Any) -> Any:
+    """``value`` for an XLSX row; text openpyxl would store as a formula is stored as text."""
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def write_xlsx(cells: Iterable[Sequence[Any]], title: str) -> IO[bytes]:
     """Write rows of cells into an XLSX workbook on disk; returns it rewound for reading."""
     from openpyxl import Workbook
@@ -401,7 +419,7 @@ def write_xlsx(cells: Iterable[Sequence[Any]], title: str) -> IO[bytes]:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     for row in cells:
-        sheet.append(row)
+        sheet.append([_text_cell(sheet, value) for value in row])
     output = tempfile.TemporaryFile()  # noqa: SIM115 - the caller streams and closes it
     workbook.save(output)
     output.seek(0)
