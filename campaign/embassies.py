@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -37,9 +38,27 @@ def display_name(embassy: Embassy) -> Markup:
     An embassy named as the directory names them is called so in the page's language (its
     country is shown beside it); another kind of mission keeps the English name it has.
     """
-    if languages.current() != "en" and embassy.name.startswith(_EMBASSY_IN):
+    if _named_in(embassy, languages.current()):
         return Markup("%s") % _("Embassy of the Republic of Kazakhstan")
     return Markup("<span%s>%s</span>") % (languages.lang_attr("en"), embassy.name)
+
+
+def name_in(embassy: Embassy, language: str) -> str:
+    """The embassy's name in ``language`` where nothing shows its country beside it.
+
+    For a letter's addressee or a manifest: the host country goes in brackets, which needs
+    no grammatical case in any language. Another kind of mission keeps its English name.
+    """
+    if not _named_in(embassy, language):
+        return embassy.name
+    with force_locale(language):
+        embassy_of = _("Embassy of the Republic of Kazakhstan")
+    return f"{embassy_of} ({countries.name(embassy.country, language)})"
+
+
+def _named_in(embassy: Embassy, language: str) -> bool:
+    """Whether the embassy is named as the directory names them, in a language not English."""
+    return language != "en" and embassy.name.startswith(_EMBASSY_IN)
 
 
 def directory(session: Session, locale: str) -> list[CountryEntry]:

@@ -8,18 +8,21 @@ from a PDF form object filled in once the last page is known.
 
 from __future__ import annotations
 
+import math
+import re
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -41,7 +44,7 @@ from reportlab.platypus import (
 )
 from sqlalchemy.orm import Session
 
-from campaign import countries, exports
+from campaign import countries, embassies, exports
 from campaign.campaigns import text_for
 from campaign.deliveries import CUTOFF_FORMAT, Recipient, cutoff_now
 from campaign.models import Campaign
@@ -50,12 +53,19 @@ from campaign.typefaces import register_pdf_fonts
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 42
 FOOTER_HEIGHT = 28
-HEADER_HEIGHT = 20
 FONT_SIZE = 8
+LEADING = 10
+# Space between a cell's text and its column's edges, on either side.
+PADDING = 3
 # Rows per table chunk: small enough to lay out quickly, large enough to be few.
 CHUNK = 50
-# Column widths of the signers' table; they add up to the width between the margins.
-WIDTHS = (34, 118, 72, 72, 112, 55, 48)
+# The signers' columns: No., name, city, country, organisation, signed on, source. Those
+# with a share divide what the others leave of the width between the margins; the others
+# are as wide as the widest word they can hold (see _Layout.column_widths).
+SHARES = (0, 118, 72, 0, 112, 0, 0)
+# The widest row number and date a column is made wide enough for.
+WIDEST_NUMBER = "888888"
+WIDEST_DATE = "8888-88-88"
 PAGES_FORM = "pack-page-total"
 
 
@@ -96,7 +106,7 @@ def build(
             topMargin=MARGIN,
             bottomMargin=MARGIN + FOOTER_HEIGHT,
             title=text.title,
-            subject=recipient.label,
+            subject=layout.recipient_name(recipient),
             creator="",
             producer="",
             author="",
@@ -108,7 +118,7 @@ def build(
             MARGIN,
             MARGIN + FOOTER_HEIGHT,
             doc.width,
-            doc.height - HEADER_HEIGHT,
+            doc.height - layout.header_height,
             id="list",
             showBoundary=0,
             leftPadding=0,
@@ -184,6 +194,21 @@ def _moment(value: datetime) -> str:
     return value.strftime(f"{CUTOFF_FORMAT} UTC")
 
 
+def _words(text: str) -> list[str]:
+    """The pieces a paragraph may break ``text`` into: its words, split after hyphens."""
+    return [piece for word in text.split() for piece in re.split(r"(?<=-)", word) if piece]
+
+
+@cache
+def _widest_country_word(language: str, font: str) -> float:
+    """The width of the widest word of any country's name in ``language``."""
+    return max(
+        stringWidth(word, font, FONT_SIZE)
+        for code in countries.codes()
+        for word in _words(countries.name(code, language))
+    )
+
+
 class _Layout:
     """Styles, texts and drawing of one pack in one language."""
 
@@ -197,7 +222,12 @@ class _Layout:
             "heading", parent=self.body, fontName=bold, fontSize=13, leading=17, spaceAfter=6
         )
         self.right = ParagraphStyle("right", parent=self.body, alignment=TA_RIGHT)
-        self.cell = ParagraphStyle("cell", fontName=regular, fontSize=FONT_SIZE, leading=10)
+        # Lines break at spaces and after hyphens; a word is cut only when it is wider than
+        # its column, which a country's name or a column heading never is.
+        self.cell = ParagraphStyle(
+            "cell", fontName=regular, fontSize=FONT_SIZE, leading=LEADING, embeddedHyphenation=1
+        )
+        self.column_heading = ParagraphStyle("column", parent=self.cell, fontName=bold)
         self.headings = [
             _("No."),
             _("Name"),
@@ -210,13 +240,24 @@ class _Layout:
         self.withheld = _("name withheld")
         self.sources = {"paper": _("paper"), "online": _("online")}
         self.page_words = _("Page %(page)s of %(pages)s")
+        self.widths = self.column_widths()
+        self.heading_cells = [
+            Paragraph(escape(heading), self.column_heading) for heading in self.headings
+        ]
+        heights = [
+            cell.wrap(width - 2 * PADDING, PAGE_HEIGHT)[1]
+            for cell, width in zip(self.heading_cells, self.widths, strict=True)
+        ]
+        self.headings_height = max(heights)
+        # The headings, the rule below them and a little air: the list's frame starts lower.
+        self.header_height = self.headings_height + 4
         self.table_style = TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), regular, FONT_SIZE, 10),
+                ("FONT", (0, 0), (-1, -1), regular, FONT_SIZE, LEADING),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, "#bbbbbb"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
@@ -225,6 +266,46 @@ class _Layout:
     def number(self, value: int) -> str:
         """A count written the way the pack's language writes numbers."""
         return format_decimal(value, locale=self.language)
+
+    def column_widths(self) -> tuple[float, ...]:
+        """The signers' columns, none narrower than its heading's widest word.
+
+        Number, country, date and source are as wide as the widest word they may hold (the
+        country's as wide as the widest word of any country's name in the pack's language);
+        name, city and organisation share the rest of the width between the margins.
+        """
+
+        def widest(words: list[str]) -> float:
+            return max((stringWidth(word, self.regular, FONT_SIZE) for word in words), default=0)
+
+        held = [
+            widest([WIDEST_NUMBER]),
+            0,
+            0,
+            _widest_country_word(self.language, self.regular),
+            0,
+            widest([WIDEST_DATE]),
+            widest(_words(" ".join(self.sources.values()))),
+        ]
+        least = [
+            math.ceil(
+                max(held_width, *(stringWidth(w, self.bold, FONT_SIZE) for w in _words(heading)))
+                + 2 * PADDING
+            )
+            for heading, held_width in zip(self.headings, held, strict=True)
+        ]
+        fixed = sum(width for width, share in zip(least, SHARES, strict=True) if not share)
+        left = PAGE_WIDTH - 2 * MARGIN - fixed
+        return tuple(
+            max(width, left * share / sum(SHARES)) if share else width
+            for width, share in zip(least, SHARES, strict=True)
+        )
+
+    def recipient_name(self, recipient: Recipient) -> str:
+        """The recipient as the pack's language names it."""
+        if recipient.embassy is None:
+            return recipient.body
+        return embassies.name_in(recipient.embassy, self.language)
 
     def flowables(
         self,
@@ -292,27 +373,23 @@ class _Layout:
             yield Paragraph(f"<b>{number}. {title}</b><br/>{body}", self.body)
             yield Spacer(0, 6)
         yield Spacer(0, 8)
-        yield Paragraph(
-            escape(
-                _(
-                    "%(total)s signatures in total, of which %(listed)s are listed in this pack.",
-                    total=self.number(counts.total),
-                    listed=self.number(counts.listed),
-                )
-            ),
-            self.body,
+        # Each number takes its own plural form, so the listed one is a clause of its own.
+        listed = ngettext(
+            "%(count)s is listed in this pack",
+            "%(count)s are listed in this pack",
+            counts.listed,
+            count=self.number(counts.listed),
         )
+        totals = ngettext(
+            "%(count)s signature in total, of which %(listed)s.",
+            "%(count)s signatures in total, of which %(listed)s.",
+            counts.total,
+            count=self.number(counts.total),
+            listed=listed,
+        )
+        yield Paragraph(escape(totals), self.body)
         if counts.withheld:
-            yield Paragraph(
-                escape(
-                    _(
-                        "%(count)s signers asked not to be named in lists handed to embassies; "
-                        "they are counted in the total.",
-                        count=self.number(counts.withheld),
-                    )
-                ),
-                self.body,
-            )
+            yield Paragraph(escape(self.withheld_words(recipient, counts.withheld)), self.body)
         if selection.after is not None:
             scope = _(
                 "Signatures confirmed up to %(until)s that were not in the previous "
@@ -334,12 +411,33 @@ class _Layout:
             self.small,
         )
 
+    def withheld_words(self, recipient: Recipient, withheld: int) -> str:
+        """The letter's sentence on the signers left out of the list, counted in the total."""
+        count = self.number(withheld)
+        if recipient.embassy is not None:
+            return ngettext(
+                "%(count)s signer asked not to be named in lists handed to embassies; "
+                "their signature is counted in the total.",
+                "%(count)s signers asked not to be named in lists handed to embassies; "
+                "their signatures are counted in the total.",
+                withheld,
+                count=count,
+            )
+        return ngettext(
+            "%(count)s signer asked not to be named in lists handed over; "
+            "their signature is counted in the total.",
+            "%(count)s signers asked not to be named in lists handed over; "
+            "their signatures are counted in the total.",
+            withheld,
+            count=count,
+        )
+
     def address(self, recipient: Recipient) -> list[str]:
         """The addressee block of the letter."""
         embassy = recipient.embassy
         if embassy is None:
             return [recipient.body]
-        lines = [embassy.name]
+        lines = [self.recipient_name(recipient)]
         lines += [line.strip() for line in embassy.address.splitlines() if line.strip()]
         place = ", ".join(
             part for part in (embassy.city, countries.name(embassy.country, self.language)) if part
@@ -360,17 +458,17 @@ class _Layout:
             signed_on,
             self.sources.get(source, source),
         ]
-        return [self.fit(value, width) for value, width in zip(shown, WIDTHS, strict=True)]
+        return [self.fit(value, width) for value, width in zip(shown, self.widths, strict=True)]
 
     def fit(self, value: str, width: float) -> Any:
         """The value as plain text when it fits its column, else as a wrapping paragraph."""
-        if stringWidth(value, self.regular, FONT_SIZE) <= width - 6:
+        if stringWidth(value, self.regular, FONT_SIZE) <= width - 2 * PADDING:
             return value
         return Paragraph(escape(value), self.cell)
 
     def table(self, block: list[list[Any]]) -> Table:
         """A chunk of the signers' table."""
-        table = Table(block, colWidths=WIDTHS, style=self.table_style, hAlign="LEFT")
+        table = Table(block, colWidths=self.widths, style=self.table_style, hAlign="LEFT")
         return table
 
     def manifest(
@@ -385,7 +483,7 @@ class _Layout:
         yield Paragraph(escape(_("Manifest")), self.heading)
         digest = manifest.sha256
         facts = [
-            [_("Recipient"), recipient.label],
+            [_("Recipient"), self.recipient_name(recipient)],
             [_("Rows listed"), self.number(manifest.count)],
             [_("SHA-256 of the rows"), f"{digest[:32]} {digest[32:]}"],
             [_("Signatures confirmed up to"), _moment(cutoff)],
@@ -445,14 +543,14 @@ class _Layout:
     def list_page(self, canvas: Canvas, doc: BaseDocTemplate) -> None:
         """A page of the signers' table: the column headings on top, the footer below."""
         canvas.saveState()
-        canvas.setFont(self.bold, FONT_SIZE)
-        top = PAGE_HEIGHT - MARGIN - HEADER_HEIGHT + 6
+        # Headings wrap at spaces within their columns and stand on a common bottom line.
         x = MARGIN
-        for heading, width in zip(self.headings, WIDTHS, strict=True):
-            canvas.drawString(x + 3, top, heading)
+        for cell, width in zip(self.heading_cells, self.widths, strict=True):
+            cell.drawOn(canvas, x + PADDING, PAGE_HEIGHT - MARGIN - self.headings_height)
             x += width
+        rule = PAGE_HEIGHT - MARGIN - self.headings_height - 2
         canvas.setLineWidth(0.75)
-        canvas.line(MARGIN, top - 4, PAGE_WIDTH - MARGIN, top - 4)
+        canvas.line(MARGIN, rule, PAGE_WIDTH - MARGIN, rule)
         canvas.restoreState()
         self.footer(canvas, doc)
 

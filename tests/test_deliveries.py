@@ -251,7 +251,7 @@ def test_new_since_last_delivery(session, signed_in, campaign):
     text = pdf_text(make_pack(signed_in, embassy="at-vienna", new_only="y"))
     assert "New Signer" in text
     assert "Old 0" not in text and "Old 1" not in text
-    assert "2 signatures in total, of which 1 are listed in this pack." in text
+    assert "2 signatures in total, of which 1 is listed in this pack." in text
     assert "not in the previous deliveries to this recipient" in text
 
     listed = signed_in.post(
@@ -309,7 +309,7 @@ def test_a_signature_saved_late_is_new_for_the_next_delivery(session, signed_in,
     text = pdf_text(make_pack(signed_in, embassy="at-vienna", new_only="y"))
     assert "Saved Late" in text and "On Time" not in text
     # The signer who left embassy lists was counted with the earlier window, not again.
-    assert "1 signatures in total, of which 1 are listed in this pack." in text
+    assert "1 signature in total, of which 1 is listed in this pack." in text
     assert record(signed_in, embassy="at-vienna", new_only="y").status_code == 303
     session.expire_all()
     latest = session.scalar(select(Delivery).order_by(Delivery.id.desc()).limit(1))

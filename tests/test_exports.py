@@ -538,7 +538,7 @@ def test_embassy_pack_lists_names_in_every_script_and_omits_emails_and_opt_outs(
     assert "Embassy of the Republic of Kazakhstan in Austria" in pages[0]
     assert "Free Natalia Sokolova" in pages[0]  # the campaign's demands
     assert "5 signatures in total, of which 4 are listed in this pack." in pages[0]
-    assert "1 signers asked not to be named" in pages[0]
+    assert "1 signer asked not to be named in lists handed to embassies" in pages[0]
     for name in ("Әсел Қайратқызы", "Наталья Соколова", "John Smith", "ÖGB", "name withheld"):
         assert name in text
     for absent in ("Hidden Person", "Opted Out", "Elsewhere Person", "@", "example.org"):
