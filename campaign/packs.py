@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from campaign import countries, embassies, exports
 from campaign.campaigns import text_for
 from campaign.deliveries import CUTOFF_FORMAT, Recipient, cutoff_now
-from campaign.models import Campaign
+from campaign.models import Campaign, utcnow
 from campaign.typefaces import register_pdf_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -162,7 +162,10 @@ def build_zip(
                 pack = build(session, campaign, recipient, selection, language, pdf)
                 pdf.seek(0)
                 name = recipient.embassy.key if recipient.embassy else "pack"
-                with archive.open(f"{name}.pdf", "w") as member:
+                # Dated when made (UTC), not 1980 as a member opened by name would be.
+                member_info = zipfile.ZipInfo(f"{name}.pdf", date_time=utcnow().timetuple()[:6])
+                member_info.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(member_info, "w") as member:
                     while chunk := pdf.read(1 << 16):
                         member.write(chunk)
             built.append((recipient, pack))

@@ -624,6 +624,10 @@ def test_every_embassy_gets_its_own_pack_in_a_zip(session, signed_in, campaign):
     assert response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
     assert sorted(archive.namelist()) == ["at-vienna.pdf", "gb-london.pdf"]
+    # Each file is dated when it was made, not 1980-01-01.
+    today = datetime.now(UTC).timetuple()[:3]
+    assert all(info.date_time[:3] == today for info in archive.infolist())
+    assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in archive.infolist())
     london = " ".join(pdf_text(archive.read("gb-london.pdf")))
     assert "British Signer" in london and "Austrian Signer" not in london
     (entry,) = audit_entries(session, audit.PACK_EXPORTED)
