@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -349,3 +352,194 @@ def test_roles_are_given_and_changed_from_the_command_line(app, runner, session,
     assert refused.exit_code != 0
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert "role_changed" in actions
+
+
+# -- a session that ended while a page was open -------------------------------------------
+
+EXPORT = "/organisers/campaigns/zhanaozen/export"
+SESSION_ENDED = "Your session has ended. Please sign in again."
+
+
+def go_idle(client) -> None:
+    with client.session_transaction() as cookie:
+        cookie["organiser_seen"] = int(time.time()) - 31 * 60
+
+
+def sign_in_from(client, organiser, login_page: str):
+    """Sign in on the page the organiser was sent to; the response of the code step."""
+    page = client.get(login_page).get_data(as_text=True)
+    next_field = re.search(r'name="next" type="hidden" value="([^"]*)"', page)
+    assert next_field, page
+    response = client.post(
+        "/organisers/login",
+        data={
+            "email": organiser.email,
+            "password": ORGANISER_PASSWORD,
+            "next": html.unescape(next_field.group(1)),
+            "csrf_token": csrf_token(page),
+        },
+    )
+    code_page = client.get(response.location).get_data(as_text=True)
+    return client.post(
+        response.location,
+        data={
+            "code": totp_code(organiser),
+            "next": html.unescape(next_field.group(1)),
+            "csrf_token": csrf_token(code_page),
+        },
+    )
+
+
+def test_an_idle_organiser_sending_a_form_is_asked_to_sign_in_and_brought_back(app, session):
+    app.config["WTF_CSRF_ENABLED"] = True
+    organiser = make_organiser(session)
+    session.commit()
+    client = app.test_client()
+    log_in(client, organiser)
+    token = page_token(client, EXPORT)
+    before = state(session)
+    go_idle(client)
+
+    response = client.post(EXPORT, data={"csrf_token": token, "format": "csv"})
+    assert response.status_code == 303
+    assert response.location == "/organisers/login?next=/organisers/campaigns/zhanaozen/export"
+    page = client.get(response.location).get_data(as_text=True)
+    assert SESSION_ENDED in page
+    assert "This request cannot be completed" not in page
+    assert 'name="next" type="hidden" value="/organisers/campaigns/zhanaozen/export"' in page
+    # Said once, not on every later visit.
+    assert SESSION_ENDED not in client.get("/organisers/login").get_data(as_text=True)
+    assert state(session) == before  # nothing was exported, nothing audited
+
+    back = sign_in_from(client, organiser, response.location)
+    assert back.status_code == 303
+    assert back.location == EXPORT
+    assert client.get(EXPORT).status_code == 200
+
+
+def test_a_page_opened_after_the_session_ended_says_so(app, session):
+    organiser = make_organiser(session)
+    session.commit()
+    client = app.test_client()
+    # A first visit is asked to sign in, and told nothing about a session.
+    first = client.get(DASHBOARD)
+    assert SESSION_ENDED not in client.get(first.location).get_data(as_text=True)
+
+    log_in(client, organiser)
+    go_idle(client)
+    response = client.get(DASHBOARD + "?lang=ru")
+    assert response.status_code == 302
+    assert response.location == "/organisers/login?next=/organisers/campaigns/zhanaozen/?lang%3Dru"
+    assert SESSION_ENDED in client.get(response.location).get_data(as_text=True)
+
+
+def test_a_form_whose_session_cookie_is_gone_leads_to_sign_in_not_to_an_error(app, session):
+    # The browser was closed and opened again: the cookie, and the token's session, are gone.
+    app.config["WTF_CSRF_ENABLED"] = True
+    organiser = make_organiser(session)
+    target = make_signature(session, session.get(Campaign, 1), name="Kept Person")
+    session.commit()
+    client = app.test_client()
+    log_in(client, organiser)
+    listing = "/organisers/campaigns/zhanaozen/signatures?domain=example.org"
+    token = page_token(client, listing)
+    client.delete_cookie("session")
+
+    action = f"/organisers/campaigns/zhanaozen/signatures/{target.id}/invalidate?domain=example.org"
+    response = client.post(action, data={"csrf_token": token, "reason": "duplicate"})
+    assert response.status_code == 303
+    assert response.location.startswith("/organisers/login?next=")
+    page = client.get(response.location).get_data(as_text=True)
+    assert SESSION_ENDED in page
+    # Back to the same filtered list, where the form was.
+    back = sign_in_from(client, organiser, response.location)
+    assert back.location == listing
+    session.expire_all()
+    assert session.get(Signature, target.id).status == SignatureStatus.CONFIRMED
+
+    # A stale token of a session still signed in is an error, as before: no sign-in loop.
+    stale = client.post(action, data={"csrf_token": "stale", "reason": "duplicate"})
+    assert stale.status_code == 400
+    assert 'href="/organisers/"' in stale.get_data(as_text=True)
+
+
+def ended_session(client, organiser) -> str:
+    """A session of ``organiser`` gone idle, as the browser still holds it; its form token."""
+    page = client.get("/organisers/login").get_data(as_text=True)
+    token = csrf_token(page) if "csrf_token" in page else "unchecked"
+    past = int(time.time()) - 31 * 60
+    with client.session_transaction() as cookie:
+        cookie["organiser_id"] = organiser.id
+        cookie["organiser_version"] = organiser.session_version
+        cookie["organiser_seen"] = cookie["organiser_since"] = past
+    return token
+
+
+@pytest.mark.parametrize("csrf", [False, True], ids=["csrf-off", "csrf-on"])
+def test_every_action_of_an_ended_session_leads_back_to_a_page_that_opens(app, session, csrf):
+    app.config["WTF_CSRF_ENABLED"] = csrf
+    organiser = make_organiser(session)
+    session.commit()
+    before = state(session)
+    targets = set()
+    for endpoint, path, method in organiser_routes(app):
+        if endpoint in OPEN_ENDPOINTS or method != "POST":
+            continue
+        client = app.test_client()
+        token = ended_session(client, organiser)
+        response = client.post(path, data={"csrf_token": token, "reason": "duplicate"})
+        assert response.status_code == 303, (endpoint, response.status_code)
+        assert response.location.startswith("/organisers/login"), endpoint
+        message = client.get(response.location).get_data(as_text=True)
+        if endpoint == "organisers.logout":
+            assert "You have signed out." in message
+            assert "next=" not in response.location
+            continue
+        assert SESSION_ENDED in message, endpoint
+        target = parse_qs(urlsplit(response.location).query).get("next", [""])[0]
+        assert target.startswith("/organisers/"), endpoint
+        targets.add(target)
+    assert state(session) == before
+    # Each is a page of ours that opens once signed in again (the form's own page).
+    assert len(targets) >= 5
+    app.config["WTF_CSRF_ENABLED"] = True  # the sign-in helper sends the form's token
+    client = app.test_client()
+    log_in(client, organiser)
+    for target in sorted(targets):
+        assert client.get(target).status_code == 200, target
+
+
+def test_the_session_ended_message_is_in_the_page_language(app, session, monkeypatch):
+    from flask_babel import get_locale
+
+    from campaign.organisers import access
+
+    monkeypatch.setattr(access, "_", lambda text, **kw: f"[{get_locale()}] {text}")
+    organiser = make_organiser(session)
+    session.commit()
+    client = app.test_client()
+    log_in(client, organiser)
+    go_idle(client)
+    # This test's requests share its app context (the session fixture's), and with it the
+    # language the sign-in pages were shown in: forget it, as a new request would.
+    from flask import g
+    from flask_babel import refresh
+
+    g.pop("lang", None)
+    refresh()
+    response = client.get(DASHBOARD + "?lang=kk")
+    assert f"[kk] {SESSION_ENDED}" in client.get(response.location).get_data(as_text=True)
+
+
+def test_a_moderator_is_told_a_page_needs_the_coordinator_role(app, session, client):
+    from campaign.models import Role
+
+    log_in(client, make_organiser(session, role=Role.MODERATOR))
+    response = client.get(EXPORT)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "This page is for coordinators" in page
+    assert "needs the coordinator role" in page
+    assert "try again" not in page
+    assert '<a href="/organisers/">' in page
+    assert "Go to the campaign" not in page

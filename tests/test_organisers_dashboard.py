@@ -234,3 +234,42 @@ def test_the_paused_notice_is_translated(app, client):
         client.set_cookie("lang", lang)
         assert PAUSED.findall(client.get(DASHBOARD).get_data(as_text=True)) == [text]
         assert text in client.get("/organisers/").get_data(as_text=True)
+
+
+def progress_of(html: str) -> str:
+    match = re.search(r'<section class="progress".*?</section>', html, re.S)
+    assert match, "no progress toward the goal on the page"
+    return " ".join(match.group(0).split())
+
+
+def test_the_dashboard_shows_the_way_to_the_goal_as_the_campaign_page_does(
+    app, session, signed_in, client
+):
+    campaign = session.get(Campaign, 1)
+    for _ in range(3):
+        make_signature(session, campaign)
+    make_signature(session, campaign, confirmed=False)
+    session.commit()
+
+    progress = progress_of(signed_in.get(DASHBOARD).get_data(as_text=True))
+    assert f'<progress max="{campaign.goal}" value="3"' in progress
+    assert '<h2 id="progress-heading" class="count"> 3 signatures </h2>' in progress
+    assert f"Goal: {campaign.goal:,} signatures" in progress
+    public = app.test_client().get("/en/zhanaozen/").get_data(as_text=True)
+    assert progress == progress_of(public)
+
+
+def test_embassies_on_the_dashboard_are_named_in_its_language(app, client):
+    from campaign import countries
+
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        make_signature(db.session, db.session.get(Campaign, 1), country="GB")
+        db.session.commit()
+    assert log_in(client, organiser).status_code == 303
+    client.set_cookie("lang", "ru")
+    html = client.get(DASHBOARD).get_data(as_text=True)
+    table = re.search(r'<table class="data countries">.*?</table>', html, re.S).group(0)
+    united_kingdom = countries.name("GB", "ru")
+    assert f"Посольство Республики Казахстан ({united_kingdom}), London" in table
+    assert "Embassy of the Republic of Kazakhstan in" not in table

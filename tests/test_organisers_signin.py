@@ -338,3 +338,18 @@ def test_a_stale_form_keeps_the_address_typed_and_signs_no_one_in(app, client, s
     assert ORGANISER_PASSWORD not in html
     assert reload(session, organiser).last_login_at is None
     assert client.get(CODE).status_code == 303  # no password step was passed
+
+
+def test_signing_out_says_so_on_the_sign_in_page(app, client, session):
+    organiser = make_organiser(session)
+    session.commit()
+    log_in(client, organiser)
+    token = page_token(client, "/organisers/")
+    response = client.post("/organisers/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.location == LOGIN
+    page = client.get(LOGIN).get_data(as_text=True)
+    assert re.search(r'<div class="messages" role="status">\s*<p>You have signed out\.</p>', page)
+    assert "Your session has ended" not in page
+    # Said once: the next visit to the page is a plain sign-in.
+    assert "You have signed out." not in client.get(LOGIN).get_data(as_text=True)

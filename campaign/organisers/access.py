@@ -4,6 +4,9 @@ Every route on the organisers' blueprint passes the guard below, so a view added
 cannot forget it. Only the sign-in steps are open. Every view of the module that hands the
 signers' data over (lists, packs, deliveries, paper signatures) is a coordinator's, so a
 view added there later is one too.
+
+An organiser whose session ended (idle, too old, signed out elsewhere, or its cookie gone)
+is sent to sign in again, told why, and brought back to the page they were on.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 
 from campaign.extensions import db
@@ -34,6 +40,25 @@ _ID, _VERSION, _SEEN, _SINCE = (
     "organiser_since",
 )
 _PENDING_ID, _PENDING_VERSION, _PENDING_AT = "pending_id", "pending_version", "pending_at"
+
+# Actions whose form sits on another page: after signing in again the organiser goes back
+# to that page (what the form sent is gone with the session, so it is not sent again).
+FORM_PAGES = {
+    "organisers.pack_download": "organisers.deliveries_page",
+    "organisers.delivery_pack": "organisers.deliveries_page",
+    "organisers.paper_import": "organisers.paper_upload",
+    "organisers.invalidate_signature": "organisers.signatures",
+    "organisers.restore_signature": "organisers.signatures",
+    "organisers.invalidate_matching": "organisers.signatures",
+    "organisers.restore_matching": "organisers.signatures",
+    "organisers.decide_comment": "organisers.comments",
+}
+
+
+class CoordinatorsOnly(Forbidden):
+    """A page for coordinators, opened by a moderator; the error page says which role it needs."""
+
+    needs_coordinator = True
 
 
 def current_organiser() -> Organiser | None:
@@ -133,20 +158,76 @@ def _signed_in() -> Organiser | None:
 
 @bp.before_request
 def _guard() -> Response | None:
-    """Refuse anyone not fully signed in: to the sign-in page for reading, 403 otherwise."""
+    """Refuse anyone not fully signed in: to the sign-in page, or a 403 for a stranger's form."""
     g.organiser = organiser = _signed_in()
     if organiser is not None:
         if not may_open(organiser, request.endpoint or ""):
-            abort(403)
+            raise CoordinatorsOnly()
         return None
     if request.endpoint in OPEN_ENDPOINTS:
         return None
+    if request.method not in ("GET", "HEAD") and not _session_ended():
+        # A form without a token of ours and no session behind it: no page of ours sent it.
+        abort(403)
+    return _sign_in_again()
+
+
+@bp.errorhandler(CSRFError)
+def _stale_form(error: CSRFError) -> Response | tuple[str, int]:
+    """A form refused because the session behind its token ended: sign in again, then back.
+
+    Forms with a token of a session still signed in (or of none ever) get the error page.
+    """
+    if request.endpoint not in OPEN_ENDPOINTS and _signed_in() is None and _session_ended():
+        return _sign_in_again()
+    page = render_template("errors/error.html", error=error, retry_after=None)
+    return page, error.code or 400
+
+
+def _session_ended() -> bool:
+    """Whether this request comes from an organiser whose session ended meanwhile.
+
+    Either the session still names them, or a form carries the token one of our pages gave
+    (a session cookie that expired with the browser leaves nothing else behind).
+    """
     if session.get(_ID) is not None:
-        # An expired or ended session: forget it, so the next sign-in starts clean.
-        forget()
+        return True
     if request.method in ("GET", "HEAD"):
-        return redirect(url_for("organisers.login", next=_local_path(request.full_path)))
-    abort(403)
+        return False
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        # Only the paper forms send this much; their body is read by the view, not here.
+        return True
+    return bool(request.form.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
+
+
+def _sign_in_again() -> Response:
+    """To the sign-in page: saying why when a session ended, and the way back to this page."""
+    ended = _session_ended()
+    if session.get(_ID) is not None:
+        # Forget the ended session, so the next sign-in starts clean.
+        forget()
+    signing_out = request.endpoint == "organisers.logout"
+    if signing_out:
+        flash(_("You have signed out."))
+    elif ended:
+        flash(_("Your session has ended. Please sign in again."))
+    back = None if signing_out else _page_to_return_to()
+    code = 302 if request.method in ("GET", "HEAD") else 303
+    return redirect(url_for("organisers.login", next=back), code=code)
+
+
+def _page_to_return_to() -> str | None:
+    """The organiser page this request came from: itself, or the page of the form sent."""
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return _local_path(request.full_path)
+    page = FORM_PAGES.get(request.endpoint or "")
+    if page is None:
+        return None
+    path = url_for(page, slug=(request.view_args or {}).get("slug"))
+    query = request.query_string.decode()
+    return _local_path(f"{path}?{query}" if query else path)
 
 
 @bp.context_processor

@@ -31,6 +31,9 @@ from campaign.organisers.delivery_forms import (
     PackForm,
     PaperImportForm,
     PaperUploadForm,
+    embassy_label,
+    embassy_order,
+    export_format_label,
 )
 
 
@@ -60,6 +63,9 @@ def _pack_form(embassies: list[Any]) -> PackForm:
 
 def _deliveries_page(campaign: Campaign, pack_form: PackForm, status: int = 200):
     overview = deliveries.overview(db.session, campaign)
+    # In the order of the forms' embassy lists: by host country, in the page's language.
+    order = embassy_order(languages.current())
+    overview.embassies.sort(key=lambda row: order(row.recipient.embassy))
     return (
         render_template(
             "organisers/deliveries.html",
@@ -68,6 +74,7 @@ def _deliveries_page(campaign: Campaign, pack_form: PackForm, status: int = 200)
             pack_form=pack_form,
             bodies=deliveries.body_names(db.session, campaign.id),
             language=languages.current(),
+            format_label=export_format_label,
         ),
         status,
     )
@@ -164,7 +171,7 @@ def delivery_record(slug: str):
     flash(
         _(
             "Delivery to %(recipient)s recorded: %(count)d signatures, rows hash %(hash)s.",
-            recipient=recipient.label,
+            recipient=embassy_label(embassy) if embassy is not None else recipient.label,
             count=delivery.row_count,
             hash=delivery.rows_hash,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -20,13 +21,38 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from campaign import countries, deliveries
+from campaign import countries, deliveries, embassies, languages
 from campaign.deliveries import parse_cutoff
 from campaign.forms import TranslatedForm, strip
 from campaign.models import Embassy, utcnow
 from campaign.organisers.forms import SENSIBLE_DATES
 
 EVERY_EMBASSY = "*"
+
+# What a recipient can be handed (deliveries.FORMATS), named as the record form offers it
+# and the delivery history shows it.
+EXPORT_FORMATS = {
+    "pdf": _l("PDF pack"),
+    "csv": "CSV",
+    "xlsx": "XLSX",
+    "paper": _l("Printed pack"),
+}
+
+
+def export_format_label(code: str) -> str:
+    """How a delivery's format is named on the pages, in the page's language."""
+    return str(EXPORT_FORMATS.get(code, code))
+
+
+def embassy_label(embassy: Embassy) -> str:
+    """The embassy's name in the page's language, as plain text (an option, a message)."""
+    return embassies.name_in(embassy, languages.current())
+
+
+def embassy_order(locale: str) -> Callable[[Embassy], tuple]:
+    """A sort key that puts embassies in the order of their host countries' names in ``locale``."""
+    key = countries.sort_key(locale)
+    return lambda embassy: (key(countries.name(embassy.country, locale)), key(embassy.name))
 
 
 def _no_address(form: FlaskForm, field: StringField) -> None:
@@ -51,13 +77,19 @@ class _Recipient:
     )
 
     def set_embassies(self, embassies: list[Embassy], *, every: bool = False) -> None:
-        """Offer the directory's embassies (and, for packs, all of them at once)."""
+        """Offer the directory's embassies (and, for packs, all of them at once), named and
+        sorted by host country in the page's language."""
         choices = [SelectChoice("", _l("No embassy"))]
         if every:
             choices.append(
                 SelectChoice(EVERY_EMBASSY, _l("Every embassy (a zip with one pack each)"))
             )
-        choices += [SelectChoice(e.key, e.name) for e in embassies]
+        locale = languages.current()
+        for embassy in sorted(embassies, key=embassy_order(locale)):
+            label = embassy_label(embassy)
+            # A name left in English on another language's page is marked so (screen readers).
+            english = locale != "en" and label == embassy.name
+            choices.append(SelectChoice(embassy.key, label, {"lang": "en"} if english else {}))
         self.embassy.choices = choices
 
     def check_recipient(self, required: bool) -> bool:
@@ -173,12 +205,7 @@ class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
     )
     export_format = SelectField(
         _l("What was handed over"),
-        choices=[
-            SelectChoice("pdf", _l("PDF pack")),
-            SelectChoice("csv", "CSV"),
-            SelectChoice("xlsx", "XLSX"),
-            SelectChoice("paper", _l("Printed pack")),
-        ],
+        choices=[SelectChoice(code, label) for code, label in EXPORT_FORMATS.items()],
         default="pdf",
     )
     new_only = BooleanField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import segno
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -148,4 +148,5 @@ def logout() -> Response:
     if form.validate() and organiser is not None:
         accounts.signed_out(db.session, organiser)
     access.forget()
+    flash(_("You have signed out."))
     return redirect(url_for("organisers.login"), code=303)

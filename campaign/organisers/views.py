@@ -23,6 +23,7 @@ from campaign import (
     audit,
     campaigns,
     charts,
+    counting,
     dashboard,
     languages,
     moderation,
@@ -81,6 +82,8 @@ def campaign_dashboard(slug: str) -> str:
         campaigns=_all_campaigns(),
         title=campaigns.text_for(campaign, languages.current()).title,
         counts=dashboard.status_counts(db.session, campaign.id),
+        # The campaign page's count, for the same progress toward the goal.
+        count=counting.confirmed_count(db.session, campaign.id),
         per_day=per_day,
         chart=charts.bars_per_day(per_day),
         countries=dashboard.by_country(db.session, campaign.id),

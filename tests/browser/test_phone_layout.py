@@ -254,3 +254,24 @@ def test_the_widget_fits_the_height_its_code_gives_it(live_server, browser, sess
                 assert privacy["y"] + privacy["height"] <= height, where
                 assert page.locator(".widget a.button").is_visible(), where
         context.close()
+
+
+def test_the_deliveries_page_fits_a_phone(live_server, organiser_phone):
+    page = organiser_phone
+    deliveries = f"{live_server}/organisers/campaigns/zhanaozen/deliveries"
+    # A delivery recorded as an organiser records it: the page then says so, with its hash.
+    page.goto(f"{deliveries}/record?embassy=gb-london&lang=ru")
+    page.get_by_label("Дата передачи").fill("2026-06-01")
+    page.get_by_role("button", name="Записать передачу").click()
+    page.wait_for_url(re.compile(r".*/deliveries$"))
+    assert page.locator(".messages").count() == 1
+    assert _scroll_width(page) <= WIDTH, f"the page is {_scroll_width(page)} px wide"
+    for lang in ("en", "kk"):
+        page.goto(f"{deliveries}?lang={lang}")
+        assert _scroll_width(page) <= WIDTH, f"{lang}: the page is {_scroll_width(page)} px wide"
+    # The wide tables scroll in named boxes that a keyboard can reach, not the page.
+    box = page.get_by_role("region", name=re.compile("Әр елшілікке"))
+    assert box.get_attribute("tabindex") == "0"
+    assert box.locator("table").count() == 1
+    box.focus()
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
