@@ -275,3 +275,20 @@ def test_the_deliveries_page_fits_a_phone(live_server, organiser_phone):
     assert box.locator("table").count() == 1
     box.focus()
     assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+
+
+def test_the_dashboard_chart_keeps_readable_labels_on_a_phone(live_server, organiser_phone):
+    page = organiser_phone
+    page.goto(f"{live_server}/organisers/campaigns/zhanaozen/")
+    assert _scroll_width(page) <= WIDTH
+    chart = page.get_by_role("region", name=re.compile("Confirmed signatures per day"))
+    assert chart.get_attribute("tabindex") == "0"
+    # The axis labels keep a size that can be read (11 px in the chart's own units).
+    label = chart.locator("svg text.tick").first
+    assert _box(label)["height"] >= 10, _box(label)
+    # The chart scrolls within its box, by keyboard too, while the page stays put.
+    assert chart.evaluate("e => e.scrollWidth > e.clientWidth")
+    chart.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.activeElement.scrollLeft > 0", timeout=2000)
+    assert _scroll_width(page) <= WIDTH
