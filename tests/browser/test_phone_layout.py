@@ -60,6 +60,15 @@ def _scroll_width(page) -> int:
 # -- the campaign page --------------------------------------------------------------------
 
 
+def _assert_table_in_a_focusable_region(page, name: str) -> None:
+    """A table sits in a region named ``name`` that takes keyboard focus."""
+    box = page.get_by_role("region", name=re.compile(name))
+    assert box.get_attribute("tabindex") == "0"
+    assert box.locator("table").count() == 1
+    box.focus()
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+
+
 def test_a_sign_link_in_the_first_screen_leads_to_the_form(live_server, phone):
     page = phone
     page.goto(f"{live_server}/en/zhanaozen/")
@@ -206,11 +215,7 @@ def test_organiser_pages_never_scroll_sideways(live_server, organiser_phone, pat
     page.goto(f"{live_server}{path}")
     assert _scroll_width(page) <= WIDTH, f"{path} is {_scroll_width(page)} px wide"
     # The table scrolls in a named box that a keyboard can reach, not the page.
-    box = page.get_by_role("region", name=re.compile(region))
-    assert box.get_attribute("tabindex") == "0"
-    assert box.locator("table").count() == 1
-    box.focus()
-    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+    _assert_table_in_a_focusable_region(page, region)
 
 
 def test_the_signatures_table_scrolls_within_its_box(live_server, organiser_phone):
@@ -270,11 +275,7 @@ def test_the_deliveries_page_fits_a_phone(live_server, organiser_phone):
         page.goto(f"{deliveries}?lang={lang}")
         assert _scroll_width(page) <= WIDTH, f"{lang}: the page is {_scroll_width(page)} px wide"
     # The wide tables scroll in named boxes that a keyboard can reach, not the page.
-    box = page.get_by_role("region", name=re.compile("Әр елшілікке"))
-    assert box.get_attribute("tabindex") == "0"
-    assert box.locator("table").count() == 1
-    box.focus()
-    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+    _assert_table_in_a_focusable_region(page, "Әр елшілікке")
 
 
 def test_the_dashboard_chart_keeps_readable_labels_on_a_phone(live_server, organiser_phone):
