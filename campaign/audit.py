@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from campaign import counting
 from campaign.models import AuditEntry, Organiser
 
 # Every action the log holds, written by this module's callers.
@@ -133,13 +134,14 @@ class AuditPage:
     @property
     def pages(self) -> int:
         """How many pages the filtered log fills."""
-        return max(1, -(-self.total // self.per_page))
+        return counting.page_count(self.total, self.per_page)
 
 
 def entries(session: Session, what: AuditFilter, page: int = 1, per_page: int = 50) -> AuditPage:
     """The entries ``what`` keeps, one page of them, with the organisers they name."""
     total = session.scalar(what.apply(select(func.count(AuditEntry.id)))) or 0
-    page = max(1, page)
+    # A page past the end (an old link, a narrower filter) shows the last one.
+    page = min(max(1, page), counting.page_count(total, per_page))
     rows = list(
         session.scalars(
             what.apply(select(AuditEntry))

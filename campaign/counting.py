@@ -19,6 +19,11 @@ from campaign.models import RemovalCount, Signature, SignatureCount
 SHARDS = 16
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages ``total`` rows fill, ``per_page`` to a page; one even when empty."""
+    return max(1, -(-total // per_page))
+
+
 def ensure_slices(session: Session, campaign_id: int) -> None:
     """Create the count slices of a campaign that do not exist yet."""
     have = set(

@@ -188,12 +188,7 @@ class SignaturePage:
     @property
     def pages(self) -> int:
         """How many pages the matches fill."""
-        return page_count(self.total, self.per_page)
-
-
-def page_count(total: int, per_page: int) -> int:
-    """How many pages ``total`` rows fill, ``per_page`` to a page; one even when empty."""
-    return max(1, -(-total // per_page))
+        return counting.page_count(self.total, self.per_page)
 
 
 def listing(
@@ -207,7 +202,7 @@ def listing(
     query = selection.query(campaign_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     # A page past the end (an old link, fewer matches since) shows the last one.
-    page = min(max(1, page), page_count(total, per_page))
+    page = min(max(1, page), counting.page_count(total, per_page))
     rows = list(
         session.scalars(
             query.order_by(Signature.created_at.desc(), Signature.id.desc())

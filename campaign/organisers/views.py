@@ -317,9 +317,6 @@ def audit_log() -> str:
             until=form.until.data,
         )
     log = audit.entries(db.session, what, page=page_number(form.page))
-    if log.page > log.pages:
-        # A page past the end (an old link, a narrower filter) shows the last one.
-        log = audit.entries(db.session, what, page=log.pages)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "organisers/audit.html",
