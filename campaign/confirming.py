@@ -11,7 +11,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import ColumnElement, case, func, literal, update
+from sqlalchemy import ColumnElement, Update, bindparam, case, func, update
 from sqlalchemy.orm import Session
 
 from campaign import counting, erasure, mail
@@ -146,7 +146,7 @@ def claim_email(session: Session, signature_id: int) -> bool:
     False when the cap, or the signature's invalidation, stops the email. Counted and
     checked in one statement, so racing requests never pass the cap.
     """
-    return _claim(session, Signature.id == signature_id) is not None
+    return _claim(session, _CLAIM_BY_ID, {"signature_id": signature_id}) is not None
 
 
 def resend(session: Session, campaign_id: int, email_key: str) -> None:
@@ -156,21 +156,19 @@ def resend(session: Session, campaign_id: int, email_key: str) -> None:
     already counted. One statement finds and counts the email, so the database does the
     same work, and takes the same write lock, whether or not the address has signed.
     """
-    signature_id = _claim(
-        session, Signature.campaign_id == campaign_id, Signature.email_key == email_key
-    )
+    signature_id = _claim(session, _CLAIM_BY_KEY, {"campaign": campaign_id, "key": email_key})
     if signature_id is not None:
         mail.queue(Notice(signature_id, repeated=True))
 
 
-def _claim(session: Session, *which: ColumnElement[bool]) -> int | None:
-    """Count an email to the signature ``which`` picks, within the cap: its id, or None."""
-    now = literal(utcnow(), UTCDateTime())
-    return session.execute(
+def _claim_statement(*which: ColumnElement[bool]) -> Update:
+    """Count an email to the signature ``which`` picks, within the cap ``cap``, dated ``now``."""
+    now = bindparam("now", type_=UTCDateTime())
+    return (
         update(Signature)
         .where(
             *which,
-            Signature.emails_sent < current_app.config["MAX_EMAILS_PER_SIGNATURE"],
+            Signature.emails_sent < bindparam("cap"),
             Signature.status != SignatureStatus.INVALIDATED,
         )
         .values(
@@ -183,7 +181,23 @@ def _claim(session: Session, *which: ColumnElement[bool]) -> int | None:
         )
         .returning(Signature.id)
         .execution_options(synchronize_session=False)
-    ).scalar()
+    )
+
+
+# Built once, like the signature's INSERT: every signature runs one of them, and a statement
+# object that is reused keeps its cache key.
+_CLAIM_BY_ID = _claim_statement(Signature.id == bindparam("signature_id"))
+_CLAIM_BY_KEY = _claim_statement(
+    # Not named after the columns: an UPDATE keeps those names for the values it sets.
+    Signature.campaign_id == bindparam("campaign"),
+    Signature.email_key == bindparam("key"),
+)
+
+
+def _claim(session: Session, statement: Update, which: dict[str, Any]) -> int | None:
+    """Run a claim ``statement`` for the signature ``which`` names: its id, or None."""
+    cap = current_app.config["MAX_EMAILS_PER_SIGNATURE"]
+    return session.execute(statement, {**which, "cap": cap, "now": utcnow()}).scalar()
 
 
 def compose(session: Session, notice: Notice) -> mail.Message | None:
