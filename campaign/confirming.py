@@ -180,7 +180,6 @@ def _claim_statement(*which: ColumnElement[bool]) -> Update:
             ),
         )
         .returning(Signature.id)
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -197,7 +196,9 @@ _CLAIM_BY_KEY = _claim_statement(
 def _claim(session: Session, statement: Update, which: dict[str, Any]) -> int | None:
     """Run a claim ``statement`` for the signature ``which`` names: its id, or None."""
     cap = current_app.config["MAX_EMAILS_PER_SIGNATURE"]
-    return session.execute(statement, {**which, "cap": cap, "now": utcnow()}).scalar()
+    # On the session's connection, in its transaction, without the ORM's steps around a
+    # statement: no object of the session is read or changed by it.
+    return session.connection().execute(statement, {**which, "cap": cap, "now": utcnow()}).scalar()
 
 
 def compose(session: Session, notice: Notice) -> mail.Message | None:
