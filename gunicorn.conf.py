@@ -50,19 +50,3 @@ def post_worker_init(worker) -> None:
     config.check(app)
     # A preloaded app's pool was made in the master; a worker must not share its sockets.
     app.extensions["database"].dispose(close=False)
-
-
-def pre_request(worker, req) -> None:
-    """Close the connection after a POST when the app does its deferred work in the thread.
-
-    Some work follows a POST's answer (the signing email: campaign/afterwards.py). With a
-    mail queue the app hands it to threads of its own, and the connection is free for the
-    client's next request at once. Otherwise the thread that answered does that work, and
-    a client's next request on the same kept-alive connection would wait for it, and how
-    long it waited would tell whether the address had signed before: the connection is
-    closed then, and the next request comes on a new one that any free thread takes.
-    """
-    from campaign import afterwards
-
-    if req.method == "POST" and not afterwards.threads_for(worker.wsgi.config):
-        req.force_close()

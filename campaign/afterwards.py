@@ -4,13 +4,20 @@ Signing and the re-send page use it: whether the address has signed decides whet
 database write and an email follow, and doing them before answering would let the
 answer's timing tell.
 
-With a mail queue, the work (an enqueue) is handed, once the answer is sent, to a few
-threads of the process's own (DEFERRED_WORK_THREADS), so the thread that answered is free
-for the next request at once: a client's next request on the same kept-alive connection
-never waits for the work its previous one left. Otherwise the thread that answered does the
-work itself, and the server must close the connection after such a request
-(gunicorn.conf.py does so then): sending by SMTP can take seconds, and work queued in
-process memory would be lost when a worker stops before it is done.
+Once the answer is sent, the work (an enqueue with a mail queue, else composing the email
+and sending it by SMTP, seconds at worst) is handed to a few threads of the process's own
+(DEFERRED_WORK_THREADS), so the thread that answered is free at once. Nothing the client
+can see waits for it: not its next request on the same kept-alive connection, and not the
+server's closing of the connection either, which a server such as gunicorn does only once
+the thread that answered is done with the request. A worker that stops finishes the work
+handed over (at the interpreter's exit), within gunicorn's graceful timeout; an email still
+owed when a worker is killed is lost, never the signature, and the signer can ask for it
+again on the re-send page.
+
+DEFERRED_WORK_THREADS=0 has the thread that answered do the work, so that tests see it
+done when their request returns. Production refuses it (campaign/config.py): the
+connection's close would wait for the email, and its delay tell whether the address had
+signed.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -79,19 +86,6 @@ class _Workers:
 workers = _Workers()
 
 
-def threads_for(config: Mapping[str, Any]) -> int:
-    """How many threads of a process do deferred work under ``config``; 0: the answering one.
-
-    DEFERRED_WORK_THREADS when set; else two when email goes through a mail queue, and none
-    when it is sent from the web process, whose sends (seconds each, at worst) a stopping
-    worker could not be trusted to finish from a queue in memory.
-    """
-    threads = config["DEFERRED_WORK_THREADS"]
-    if threads is None:
-        return 2 if config["MAIL_QUEUE_URL"] else 0
-    return threads
-
-
 def run_after(response: Response, task: Callable[[], None]) -> Response:
     """Run ``task`` after ``response`` is sent, with this request's context; commit, mail."""
 
@@ -105,7 +99,7 @@ def run_after(response: Response, task: Callable[[], None]) -> Response:
             db.session.rollback()
             log.warning("deferred work failed: %s", type(error).__name__)
 
-    threads = threads_for(current_app.config)
+    threads = current_app.config["DEFERRED_WORK_THREADS"]
     if threads > 0:
         response.call_on_close(lambda: workers.submit(in_context, threads))
     else:

@@ -85,9 +85,9 @@ class Defaults:
     SHARE_STATS_SMALLEST = 5
 
     # Threads per process that do the work following an answer (the signing email), so
-    # the thread that answered is free at once; 0 has that thread do it. Unset: two with a
-    # mail queue, else 0 (see campaign/afterwards.py).
-    DEFERRED_WORK_THREADS: int | None = None
+    # the thread that answered is free at once; 0, for tests only, has that thread do it
+    # (see campaign/afterwards.py).
+    DEFERRED_WORK_THREADS = 2
 
     # Absolute address of the site, used in emails and share links.
     BASE_URL = "http://127.0.0.1:5000"
@@ -185,8 +185,13 @@ def check(app: Flask) -> None:
         # confirmation links would end up in the server's log.
         raise RuntimeError("CAMPAIGN_MAIL_SERVER must be set in production.")
     threads = app.config["DEFERRED_WORK_THREADS"]
-    if threads is not None and (type(threads) is not int or threads < 0):
+    if type(threads) is not int or threads < 0:
         raise RuntimeError("CAMPAIGN_DEFERRED_WORK_THREADS must be a whole number, 0 or more.")
+    if not relaxed and threads == 0:
+        # The thread that answered would send the email, and the server would close the
+        # connection only after it: how long that took would tell whether the address
+        # had signed (campaign/afterwards.py).
+        raise RuntimeError("CAMPAIGN_DEFERRED_WORK_THREADS=0 is for tests; use 1 or more.")
     if (
         not relaxed
         and int(app.config["WORKERS"]) > 1

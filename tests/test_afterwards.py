@@ -80,17 +80,6 @@ def test_work_handed_over_is_finished_when_the_process_exits(tmp_path):
     assert marker.read_text() == "sent"
 
 
-@pytest.mark.parametrize(
-    ("threads", "queue", "expected"),
-    [(None, "redis://127.0.0.1:6379/1", 2), (None, "", 0), (3, "", 3), (0, "redis://q", 0)],
-)
-def test_work_goes_to_threads_when_it_is_quick_unless_told_otherwise(threads, queue, expected):
-    # With a mail queue the work is an enqueue; without one, an SMTP send that a stopping
-    # worker could not be trusted to finish from a queue in memory.
-    config = {"DEFERRED_WORK_THREADS": threads, "MAIL_QUEUE_URL": queue}
-    assert afterwards.threads_for(config) == expected
-
-
 @pytest.mark.parametrize("value", ["-1", '"2"', "1.5"])
 def test_a_thread_count_that_is_not_a_whole_number_is_refused(monkeypatch, tmp_path, value):
     from campaign import create_app

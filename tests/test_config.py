@@ -61,6 +61,18 @@ def test_several_workers_need_shared_rate_limit_storage(tmp_path, monkeypatch):
     assert create_app(instance_path=str(tmp_path)).config["WORKERS"] == 4
 
 
+def test_production_refuses_to_have_the_answering_thread_send_the_email(tmp_path, monkeypatch):
+    # The server closes a connection once the thread that answered is done: had that
+    # thread sent the email, the close's delay would tell whether the address had signed.
+    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CAMPAIGN_MAIL_SERVER", "smtp.example.org")
+    monkeypatch.setenv("CAMPAIGN_DEFERRED_WORK_THREADS", "0")
+    with pytest.raises(RuntimeError, match="DEFERRED_WORK_THREADS=0 is for tests"):
+        create_app(instance_path=str(tmp_path))
+    monkeypatch.delenv("CAMPAIGN_DEFERRED_WORK_THREADS")
+    assert create_app(instance_path=str(tmp_path)).config["DEFERRED_WORK_THREADS"] == 2
+
+
 def test_without_a_mail_server_mail_is_printed(app, capsys):
     with app.app_context():
         settings = mail.smtp_settings(app.config)
