@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -138,9 +138,11 @@ def surges(
 ) -> Surges:
     """The busiest address hashes and email domains of the last ``hours``, flagged at threshold.
 
-    Domains with fewer than ``smallest_domain`` signatures are left out: for organisers
-    who may not see addresses, to whom a domain of one person's own would tell that this
-    person signed (see moderation.Selection).
+    Domains that fewer than ``smallest_domain`` confirmed signatures of the window share
+    are left out: for organisers who may not see addresses, to whom a domain of one
+    person's own would tell that this person signed (see moderation.Selection). Confirmed
+    ones, since anyone can add unconfirmed signatures at any domain; a surge of those alone
+    shows by address hash, and to those who may see addresses.
     """
     window = (
         Signature.campaign_id == campaign_id,
@@ -168,7 +170,9 @@ def surges(
         select(domain, number)
         .where(*window)
         .group_by(domain)
-        .having(number >= smallest_domain)
+        .having(
+            func.count(case((Signature.status == SignatureStatus.CONFIRMED, 1))) >= smallest_domain
+        )
         .order_by(number.desc(), domain)
         .limit(limit)
     ).all()

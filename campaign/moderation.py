@@ -100,8 +100,9 @@ class Selection:
     # would spell the address out, though the listing never shows it.
     search_emails: bool = False
     # When above 0, ``domain`` matches only a domain that at least this many of the
-    # campaign's signatures share. An organiser who may not see addresses sees domains, to
-    # spot surges; a domain of one person's own would tell that this person signed.
+    # campaign's confirmed signatures share. An organiser who may not see addresses sees
+    # domains, to spot surges; a domain of one person's own would tell that this person
+    # signed. Confirmed ones only: anyone can add unconfirmed signatures at any domain.
     domain_smallest: int = 0
 
     def has_condition(self) -> bool:
@@ -115,7 +116,9 @@ class Selection:
             query = query.where(_at_domain(self.domain))
             if self.domain_smallest:
                 shared = select(func.count(Signature.id)).where(
-                    Signature.campaign_id == campaign_id, _at_domain(self.domain)
+                    Signature.campaign_id == campaign_id,
+                    Signature.status == SignatureStatus.CONFIRMED,
+                    _at_domain(self.domain),
                 )
                 query = query.where(shared.scalar_subquery() >= self.domain_smallest)
         if self.client_key:
@@ -151,14 +154,20 @@ def _at_domain(domain: str) -> ColumnElement[bool]:
 def shared_domains(
     session: Session, campaign_id: int, signatures: Iterable[Signature], smallest: int
 ) -> frozenset[str]:
-    """The email domains of ``signatures`` that at least ``smallest`` of the campaign's share."""
+    """The email domains of ``signatures`` that ``smallest`` confirmed signatures share.
+
+    Confirmed ones only: whoever wanted a person's own domain shown could otherwise add
+    unconfirmed signatures at it, with no mailbox there, until it reached ``smallest``.
+    """
     domains = {domain_of(signature.email).lower() for signature in signatures}
     if not domains:
         return frozenset()
     counts = union_all(
         *(
             select(literal(domain).label("domain"), func.count(Signature.id).label("n")).where(
-                Signature.campaign_id == campaign_id, _at_domain(domain)
+                Signature.campaign_id == campaign_id,
+                Signature.status == SignatureStatus.CONFIRMED,
+                _at_domain(domain),
             )
             for domain in sorted(domains)
         )
@@ -196,8 +205,8 @@ def listing(
 ) -> SignaturePage:
     """A page of the signatures ``selection`` matches.
 
-    With ``selection.domain_smallest``, only the domains that many signatures share are
-    shown (see Selection).
+    With ``selection.domain_smallest``, only the domains that many confirmed signatures
+    share are shown (see Selection).
     """
     query = selection.query(campaign_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -135,6 +135,31 @@ def test_a_moderator_sees_only_domains_that_many_signatures_share(app, session, 
     assert "spam.example" in html and "my-own.example" not in html
 
 
+def test_unconfirmed_signatures_do_not_bring_a_domain_onto_a_moderators_dashboard(app, session):
+    # Anyone can add unconfirmed signatures at a person's own domain, with no mailbox
+    # there; only confirmed ones make a domain shared enough to show.
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, email="dana@family.example")
+    for i in range(4):
+        make_signature(session, campaign, email=f"x{i}@family.example", confirmed=False)
+    for i in range(5):
+        make_signature(session, campaign, email=f"s{i}@spam.example")
+    session.commit()
+
+    def shown() -> list[tuple[str, int]]:
+        surges = dashboard.surges(
+            session, 1, datetime.now(UTC), 24, per_address=3, per_domain=4, smallest_domain=5
+        )
+        return [(row.key, row.count) for row in surges.by_domain]
+
+    assert shown() == [("spam.example", 5)]
+    for i in range(4):
+        make_signature(session, campaign, email=f"c{i}@family.example")
+    session.commit()
+    # Shown once five are confirmed, with every signature of the window counted.
+    assert shown() == [("family.example", 9), ("spam.example", 5)]
+
+
 def test_nothing_flagged_when_quiet(app, session, signed_in):
     make_signature(session, session.get(Campaign, 1), client_key="d" * 32)
     session.commit()

@@ -491,6 +491,32 @@ def test_a_moderator_sees_and_finds_only_domains_that_many_signatures_share(clie
     assert all(status_of(session, s.id).status == SignatureStatus.CONFIRMED for s in common)
 
 
+def test_unconfirmed_signatures_cannot_bring_a_persons_own_domain_into_view(client, session):
+    # Anyone can sign with addresses at any domain without a mailbox there: four such
+    # signatures beside one person's must not make that person's domain shared.
+    campaign = session.get(Campaign, 1)
+    own = make_signature(session, campaign, name="Dana Quiet", email="dana@family.example")
+    for i in range(4):
+        make_signature(session, campaign, email=f"x{i}@family.example", confirmed=False)
+    invalidated = make_signature(session, campaign, email="y@family.example")
+    moderator = signed_in_as(client, session, Role.MODERATOR)
+    moderation.invalidate(
+        session, make_organiser(session), invalidated, moderation.InvalidReason.FAKE
+    )
+    session.commit()
+    listing = moderator.get(SIGNATURES).get_data(as_text=True)
+    assert "family.example" not in listing and "Dana Quiet" in listing
+    page = moderator.get(f"{SIGNATURES}?domain=family.example").get_data(as_text=True)
+    assert "0 signatures match." in page and "Dana Quiet" not in page
+    # With five confirmed signatures there, the domain is shared.
+    for i in range(4):
+        make_signature(session, campaign, email=f"z{i}@family.example")
+    session.commit()
+    page = moderator.get(f"{SIGNATURES}?domain=family.example").get_data(as_text=True)
+    assert "10 signatures match." in page and "…@family.example" in page
+    assert status_of(session, own.id).status == SignatureStatus.CONFIRMED
+
+
 def test_a_coordinator_sees_and_finds_every_domain(client, session):
     campaign = session.get(Campaign, 1)
     make_signature(session, campaign, name="Private Person", email="me@my-own.example")
