@@ -53,12 +53,22 @@ def privacy_group() -> None:
 
 
 @privacy_group.command("erase")
-@click.argument("address")
-def erase_command(address: str) -> None:
-    """Erase every signature made with ADDRESS, on every campaign."""
+@click.argument("address", required=False)
+@click.option("--receipt", help="Erase the signature with this receipt code instead.")
+def erase_command(address: str | None, receipt: str | None) -> None:
+    """Erase every signature made with ADDRESS, on every campaign, or the one with RECEIPT.
+
+    A signature taken on paper without an address is found by its receipt code, which
+    the organisers' signatures list shows and searches.
+    """
     from campaign import erasure
 
-    count = erasure.erase_by_email(db.session, address)
+    if bool(address) == bool(receipt):
+        raise click.UsageError("Give either an address or --receipt.")
+    if receipt:
+        count = erasure.erase_by_receipt(db.session, receipt)
+    else:
+        count = erasure.erase_by_email(db.session, address or "")
     db.session.commit()
     erasure.checkpoint(db.engine)
     click.echo(f"Erased {count} signature(s).")
@@ -83,7 +93,7 @@ def purge_pending_command() -> None:
 
 @privacy_group.command("anonymise")
 def anonymise_command() -> None:
-    """Strip personal data from signatures delivered over RETENTION_DAYS ago (for cron)."""
+    """Strip personal data from signatures delivered or invalidated RETENTION_DAYS ago (cron)."""
     from datetime import timedelta
 
     from campaign import erasure
@@ -92,7 +102,10 @@ def anonymise_command() -> None:
     count = erasure.anonymise_delivered(db.session, timedelta(days=days))
     db.session.commit()
     erasure.checkpoint(db.engine)
-    click.echo(f"Anonymised {count} signature(s) delivered more than {days} days ago.")
+    click.echo(
+        f"Anonymised {count} signature(s) delivered, or taken out of the count,"
+        f" more than {days} days ago."
+    )
 
 
 @click.group("campaign", cls=AppGroup)

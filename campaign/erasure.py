@@ -81,6 +81,15 @@ def erase_by_email(session: Session, address: str) -> int:
     return len(found)
 
 
+def erase_by_receipt(session: Session, receipt: str) -> int:
+    """Erase the signature with this receipt code (one signed on paper has no address)."""
+    found = session.scalars(select(Signature).where(Signature.receipt == receipt.strip().upper()))
+    found = counting.lock_for_change(session, list(found))
+    for signature in found:
+        _erase_locked(session, signature)
+    return len(found)
+
+
 def _erase_locked(session: Session, signature: Signature) -> None:
     """Delete a signature that lock_for_change has just re-read and locked; fix the counts."""
     if signature.status == SignatureStatus.CONFIRMED:
@@ -136,14 +145,21 @@ def forget_client_keys(session: Session, older_than: timedelta) -> int:
     return result.rowcount or 0
 
 
+# What an anonymised signature's key starts with, followed by its id.
+ANONYMISED = "anonymised:"
+
+
 def anonymise_delivered(session: Session, after: timedelta) -> int:
     """Strip personal data from signatures that were in a delivery made ``after`` ago.
 
     The signature stays (the total and the country remain true), the person does not.
     A signer who asked to be left out of the lists is never in one: theirs goes once a
     delivery made as long ago counted them, with a cutoff after they confirmed: one to a
-    body, or one to an embassy that was then accredited to their country. Signatures not
-    yet delivered keep their data.
+    body, or one to an embassy that was then accredited to their country. A signature
+    taken out of the count as long ago goes too: it will be in no delivery, and was kept
+    only so that a moderator could put it back. Signatures not yet delivered keep their
+    data. Those with no address (paper ones) are anonymised like the others: an
+    anonymised row is known by its key, not by an empty address.
     """
     long_ago = utcnow() - after
     delivered = (
@@ -173,13 +189,19 @@ def anonymise_delivered(session: Session, after: timedelta) -> int:
         Signature.status == SignatureStatus.CONFIRMED,
         counted,
     )
+    long_out = and_(
+        Signature.status == SignatureStatus.INVALIDATED, Signature.invalidated_at < long_ago
+    )
     result = session.execute(
         update(Signature)
-        .where(or_(Signature.id.in_(delivered), left_out_but_counted), Signature.email != "")
+        .where(
+            or_(Signature.id.in_(delivered), left_out_but_counted, long_out),
+            ~Signature.email_key.startswith(ANONYMISED),
+        )
         .values(
             email="",
             # Unique per campaign, and no longer anyone's address.
-            email_key=literal("anonymised:") + cast(Signature.id, String),
+            email_key=literal(ANONYMISED) + cast(Signature.id, String),
             name="",
             city="",
             organisation="",

@@ -439,3 +439,83 @@ def test_a_signature_withdrawn_twice_at_once_leaves_the_counts_once(app, session
     session.expire_all()
     assert counting.confirmed_count(session, 1) == 0
     assert counting.removed_by_reason(session, 1) == [("fake", 1)]
+
+
+def _paper_signatures(app, session, campaign, sheet: str) -> list[Signature]:
+    """The rows of ``sheet`` imported as paper signatures, as an organiser imports them."""
+    from campaign import paper
+
+    with app.test_request_context():
+        paper.import_rows(session, campaign, sheet, None, max_rows=100)
+    session.commit()
+    return list(session.scalars(select(Signature).where(Signature.source == "paper")))
+
+
+def test_paper_signatures_without_an_address_are_anonymised_after_delivery(app, runner, session):
+    # Anonymised rows were found by their empty address, which a paper signature has
+    # from the start: theirs were never stripped.
+    campaign = session.get(Campaign, 1)
+    sheet = "name,email,country,city,organisation,date\n"
+    sheet += (
+        "Asel Paper,,GB,Leeds,Union X,2026-03-08\nWith Mail,paper@example.org,GB,,,2026-03-08\n"
+    )
+    signed = _paper_signatures(app, session, campaign, sheet)
+    delivery = Delivery(
+        campaign_id=campaign.id,
+        recipient="ITUC",
+        delivered_on=utcnow() - timedelta(days=200),
+        cutoff=utcnow() - timedelta(days=200),
+    )
+    session.add(delivery)
+    session.flush()
+    session.add_all(DeliveredSignature(delivery_id=delivery.id, signature_id=s.id) for s in signed)
+    session.commit()
+    assert "Anonymised 2 " in runner.invoke(args=["privacy", "anonymise"]).output
+    session.expire_all()
+    rows = [session.get(Signature, s.id) for s in signed]
+    assert [(s.email, s.name, s.city, s.organisation) for s in rows] == [("", "", "", "")] * 2
+    assert all(s.email_key.startswith("anonymised:") for s in rows)
+    assert "Anonymised 0 " in runner.invoke(args=["privacy", "anonymise"]).output
+
+
+def test_signatures_taken_out_of_the_count_long_ago_are_anonymised(app, runner, session):
+    # Never to be delivered, they were kept only so that a moderator could put them back.
+    from campaign import moderation
+    from tests.factories import make_organiser
+
+    campaign = session.get(Campaign, 1)
+    organiser = make_organiser(session)
+    fake = moderation.InvalidReason.FAKE
+    old = make_signature(session, campaign, email="old.out@example.org", name="Old Out")
+    new = make_signature(session, campaign, email="new.out@example.org", name="New Out")
+    for signature in (old, new):
+        moderation.invalidate(session, organiser, signature, fake)
+    old.invalidated_at = utcnow() - timedelta(days=100)
+    session.commit()
+    assert "Anonymised 1 " in runner.invoke(args=["privacy", "anonymise"]).output
+    session.expire_all()
+    assert (session.get(Signature, old.id).email, session.get(Signature, old.id).name) == ("", "")
+    assert session.get(Signature, new.id).name == "New Out"
+    # Still counted among the removals, by reason.
+    assert counting.removed_by_reason(session, campaign.id) == [("fake", 2)]
+
+
+def test_cli_erases_a_paper_signature_by_its_receipt(app, runner, session, backend):
+    campaign = session.get(Campaign, 1)
+    sheet = "name,email,country,city,organisation,date\nPaper Only,,GB,Leeds,,2026-03-08\n"
+    (signed,) = _paper_signatures(app, session, campaign, sheet)
+    kept = make_signature(session, campaign)
+    session.commit()
+    before = counting.confirmed_count(session, campaign.id)
+    result = runner.invoke(args=["privacy", "erase", "--receipt", signed.receipt.lower()])
+    assert result.exit_code == 0, result.output
+    assert "Erased 1 signature" in result.output
+    session.expire_all()
+    assert [s.id for s in session.scalars(select(Signature))] == [kept.id]
+    assert counting.confirmed_count(session, campaign.id) == before - 1
+    if backend == "sqlite":
+        assert b"Paper Only" not in _database_bytes(app)
+    # Neither or both of an address and a receipt is a usage error.
+    assert runner.invoke(args=["privacy", "erase"]).exit_code == 2
+    both = runner.invoke(args=["privacy", "erase", ADDRESS, "--receipt", "X"])
+    assert both.exit_code == 2
