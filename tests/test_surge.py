@@ -51,6 +51,19 @@ def test_two_visitors_get_the_same_cacheable_page_without_cookies(app):
     assert surge_token(html)
 
 
+@pytest.mark.parametrize(
+    "path", [CAMPAIGN, "/ru/zhanaozen/", "/kk/zhanaozen/thanks", "/en/zhanaozen/resend"]
+)
+def test_a_head_request_is_answered_as_the_get_would_be(app, path):
+    # Uptime checks and link previews ask with HEAD; it was taken for a POST (a 400 that
+    # was private, and for another language a cookie on a page meant to set none).
+    get, head = app.test_client().get(path), app.test_client().head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.get_data() == b""
+    for name in ("Cache-Control", "Vary", "Set-Cookie", "Content-Language"):
+        assert head.headers.get(name) == get.headers.get(name), name
+
+
 def test_thanks_page_is_cacheable_too(app):
     response = app.test_client().get("/en/zhanaozen/thanks")
     assert response.headers["Cache-Control"].startswith("public, max-age=")

@@ -102,7 +102,7 @@ def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
     form = _sign_form()
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form.via.data = request.args.get("via", "")[:32]
         return _campaign_page(campaign, form)
     if campaign.signing_paused or not form.validate():
@@ -151,7 +151,7 @@ def _sign_form() -> SignForm:
     # In surge mode the page is shared through caches, so its form holds no session-bound
     # token; a POST is trusted on the shared form token and on the browser's word that it
     # comes from this site, else it falls back to the session token (see surge.py).
-    shared_form = surge.enabled() and (request.method == "GET" or surge.post_accepted())
+    shared_form = surge.enabled() and (request.method in ("GET", "HEAD") or surge.post_accepted())
     form = SignForm(meta={"csrf": False}) if shared_form else SignForm()
     form.set_countries(g.lang)
     return form
@@ -188,7 +188,7 @@ def _campaign_page(
         ),
         status,
     )
-    if surge.enabled() and request.method == "GET":
+    if surge.enabled() and request.method in ("GET", "HEAD"):
         return surge.cacheable(response)
     # The form carries a token bound to this visitor's session: no shared cache may keep it.
     response.headers["Cache-Control"] = "private"
@@ -264,12 +264,16 @@ def confirm():
     receipt and share link: that is how its language switcher keeps them.
     """
     form = ConfirmForm()
-    token = request.args.get("token", "") if request.method == "GET" else form.token.data or ""
+    token = (
+        request.args.get("token", "")
+        if request.method in ("GET", "HEAD")
+        else form.token.data or ""
+    )
     try:
         signature = confirming.signature_for_token(db.session, token)
     except confirming.TokenError as error:
         return render_template("public/confirm_invalid.html", expired=error.expired), 400
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _confirm_page(form, token, signature)
     if not form.validate():
         # The token is good, so what failed is the CSRF token: bound to a session the
@@ -313,12 +317,16 @@ def _confirm_page(
 def withdraw():
     """Ask (GET) and then withdraw a signature and erase its data (POST)."""
     form = ConfirmForm()
-    token = request.args.get("token", "") if request.method == "GET" else form.token.data or ""
+    token = (
+        request.args.get("token", "")
+        if request.method in ("GET", "HEAD")
+        else form.token.data or ""
+    )
     signature = erasure.signature_for_token(db.session, token)
     if signature is None:
         # Also the answer after a withdrawal: the link names nothing any more.
         return render_template("public/withdraw.html", gone=True), 404
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form.token.data = token
         text = campaigns.text_for(signature.campaign, g.lang)
         return render_template("public/withdraw.html", form=form, text=text)
