@@ -183,7 +183,10 @@ def signature_list(
         dialect = exports.EXCEL_CSV if request.excel else exports.PLAIN_CSV
         return Download(name, "csv", counts.listed, chunks=exports.csv_chunks(cells, dialect))
     return Download(
-        name, "xlsx", counts.listed, file=exports.write_xlsx(cells, title=campaign.slug)
+        name,
+        "xlsx",
+        counts.listed,
+        file=exports.write_xlsx(cells, title=campaign.slug, dates=layout.dates),
     )
 
 

@@ -28,7 +28,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
@@ -254,6 +254,9 @@ class Layout:
 
     headings: tuple[Any, ...]
     cells: Callable[[Any], list[Any]]
+    # The columns that hold a UTC date ("YYYY-MM-DD") or time ("YYYY-MM-DD HH:MM:SS") as
+    # text: a CSV keeps the text; an XLSX makes date cells of them (write_xlsx).
+    dates: tuple[int, ...] = ()
 
 
 def _source_words() -> dict[str, str]:
@@ -324,7 +327,8 @@ def organiser_layout(with_emails: bool) -> Layout:
     ]
     if with_emails:
         headings.insert(2, _l("Email"))
-    return Layout(tuple(headings), _organiser_cells(with_emails))
+    last = len(headings) - 1
+    return Layout(tuple(headings), _organiser_cells(with_emails), dates=(last - 1, last))
 
 
 def delivery_layout() -> Layout:
@@ -347,7 +351,7 @@ def delivery_layout() -> Layout:
         _l("Source"),
         _l("Signed on"),
     )
-    return Layout(headings, cells)
+    return Layout(headings, cells, dates=(5,))
 
 
 def spreadsheet_rows(
@@ -411,15 +415,40 @@ def _text_cell(sheet: Any, value: Any) -> Any:
     return value
 
 
-def write_xlsx(cells: Iterable[Sequence[Any]], title: str) -> IO[bytes]:
-    """Write rows of cells into an XLSX workbook on disk; returns it rewound for reading."""
+def _date_cell(sheet: Any, value: Any) -> Any:
+    """A UTC date or time given as text, for an XLSX row: a date cell that sorts and filters."""
+    if not value:
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    if len(value) == 10:
+        cell = WriteOnlyCell(sheet, value=date.fromisoformat(value))
+        cell.number_format = "yyyy-mm-dd"
+    else:
+        cell = WriteOnlyCell(sheet, value=datetime.fromisoformat(value))
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    return cell
+
+
+def write_xlsx(cells: Iterable[Sequence[Any]], title: str, dates: Sequence[int] = ()) -> IO[bytes]:
+    """Write rows of cells into an XLSX workbook on disk; returns it rewound for reading.
+
+    The columns ``dates`` (after the first row, the headings) become date cells.
+    """
     from openpyxl import Workbook
 
     # Write-only mode streams rows to a temporary file instead of keeping them all.
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    for row in cells:
-        sheet.append([_text_cell(sheet, value) for value in row])
+    rows = iter(cells)
+    for headings in rows:
+        sheet.append([_text_cell(sheet, value) for value in headings])
+        break
+    for row in rows:
+        values = [_text_cell(sheet, value) for value in row]
+        for column in dates:
+            values[column] = _date_cell(sheet, row[column])
+        sheet.append(values)
     output = tempfile.TemporaryFile()  # noqa: SIM115 - the caller streams and closes it
     workbook.save(output)
     output.seek(0)

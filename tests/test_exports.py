@@ -241,6 +241,32 @@ def test_xlsx_cells_are_neutralised_and_stay_text(session, signed_in, campaign):
     assert b"<f>" not in raw and b"HYPERLINK" in raw
 
 
+def test_xlsx_dates_are_date_cells_in_every_list(session, signed_in, campaign):
+    # Text that looks like a date neither sorts nor filters as one in a spreadsheet.
+    signature = make_signature(session, campaign, name="Dated Signer", country="AT")
+    signature.created_at = datetime(2026, 3, 8, 9, 15, 30, tzinfo=UTC)
+    signature.confirmed_at = datetime(2026, 3, 8, 10, 0, 5, tzinfo=UTC)
+    session.commit()
+
+    def sheet_of(**fields) -> dict[str, list]:
+        response = export(signed_in, format="xlsx", **fields)
+        assert response.status_code == 200
+        header, *rows = list(load_workbook(io.BytesIO(response.get_data())).active.iter_rows())
+        columns = [cell.value for cell in header]
+        return {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+
+    for fields in ({}, {"with_emails": "y"}):  # the email column moves the dates along
+        own = sheet_of(**fields)
+        (signed,), (confirmed,) = own["Signed at (UTC)"], own["Confirmed at (UTC)"]
+        assert signed.value == datetime(2026, 3, 8, 9, 15, 30)
+        assert confirmed.value == datetime(2026, 3, 8, 10, 0, 5)
+        assert signed.is_date and signed.number_format == "yyyy-mm-dd hh:mm:ss"
+        assert confirmed.is_date
+        assert [cell.value for cell in own["Name"]] == ["Dated Signer"]
+    (day,) = sheet_of(purpose="delivery", embassy="at-vienna")["Signed on"]
+    assert day.value == datetime(2026, 3, 8) and day.number_format == "yyyy-mm-dd"
+
+
 def test_csv_body_is_a_generator_that_streams_in_chunks(app, session, signed_in, campaign):
     bulk_signatures(session, campaign.id, 2500)
     bodies = []
