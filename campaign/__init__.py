@@ -200,6 +200,14 @@ def _error_pages(app: Flask) -> None:
                 if refused is not None:
                     refused.headers.update(headers)
                     return refused
+            if request.endpoint == "public.new_link" and request.method == "POST":
+                # So does a refused share link: the name comes back typed in.
+                from campaign.public.outreach import link_refused
+
+                refused = link_refused(retry_after)
+                if refused is not None:
+                    refused.headers.update(headers)
+                    return refused
         page = render_template("errors/error.html", error=error, retry_after=retry_after)
         return page, error.code or 500, headers
 

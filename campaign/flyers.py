@@ -42,6 +42,8 @@ class FlyerText:
     url: str
     demands_heading: str
     to_label: str
+    # Who chose the addressees, printed after them: the campaign's sources name none.
+    to_note: str
     scan_label: str
     sign_at_label: str
 
@@ -68,7 +70,11 @@ def render(text: FlyerText) -> bytes:
     ]
     if text.addressed_to:
         story.append(
-            Paragraph(f"<b>{escape(text.to_label)}</b> {escape(text.addressed_to)}", styles["body"])
+            Paragraph(
+                f"<b>{escape(text.to_label)}</b> {escape(text.addressed_to)}"
+                f" {escape(text.to_note)}",
+                styles["body"],
+            )
         )
     story.append(Paragraph(escape(text.demands_heading), styles["heading"]))
     story.append(

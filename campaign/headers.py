@@ -35,6 +35,14 @@ def frameable(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def shared_image(response: Response) -> Response:
+    """Let other sites show this image with <img> (a QR code, a link preview)."""
+    # Cross-Origin-Resource-Policy same-origin, right for everything else, would make
+    # browsers refuse these images on the allied sites that are meant to show them.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
 def content_security_policy(frame_ancestors: str = "'none'") -> str:
     """The CSP header value, with the given frame-ancestors."""
     policy = dict(_POLICY, **{"frame-ancestors": frame_ancestors})
@@ -71,7 +79,8 @@ def init_app(app: Flask) -> None:
             "interest-cohort=(), browsing-topics=()"
         )
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        # Same-origin unless the view said otherwise (shared_image).
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if request.is_secure:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         return response

@@ -57,7 +57,11 @@ def _page_url(lang: str) -> str | None:
 
 
 def canonical_url() -> str | None:
-    """The current public page's own address, for rel=canonical and og:url."""
+    """The current public page's own address, without its query, for rel=canonical.
+
+    It is also og:url, except on a campaign page reached through a share link, whose og:url
+    is that link (templates/public/_meta.html), so that a post keeps the link's credit.
+    """
     return _page_url(current())
 
 

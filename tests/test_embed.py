@@ -121,3 +121,26 @@ def test_share_link_page_gives_a_snippet_that_credits_the_link(app, client, sess
     # The widget hands the code on, so signatures from the allied site are credited.
     widget = client.get(f"/embed/en/zhanaozen/?via={link.code}").get_data(as_text=True)
     assert f'href="/en/zhanaozen/?via={link.code}"' in widget
+
+
+def test_no_link_in_the_widget_opens_the_bare_widget_in_a_new_tab(client):
+    page = client.get("/embed/en/zhanaozen/").get_data(as_text=True)
+    assert '<base target="_blank">' in page
+    # Under that base a link within the page ("Skip to content", href="#main") would open
+    # the widget alone in a new tab: any such link must say it stays in the frame.
+    for anchor in re.findall(r'<a\b[^>]*href="#[^"]*"[^>]*>', page):
+        assert 'target="_self"' in anchor, anchor
+
+
+def test_the_widget_labels_the_goal_as_the_organisers_in_few_words(client):
+    page = client.get("/embed/en/zhanaozen/").get_data(as_text=True)
+    assert re.search(r'class="goal">Goal set by the organisers: 10,000</p>', page)
+
+
+def test_the_embed_code_page_loads_the_copy_script_from_this_site(client):
+    response = client.get("/en/zhanaozen/embed")
+    page = response.get_data(as_text=True)
+    assert 'data-copy="embed-code"' in page
+    scripts = re.findall(r"<script\b[^>]*>", page)
+    assert scripts == ['<script src="/static/share.js" defer>']
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]

@@ -17,6 +17,8 @@ SAMPLE_VALUES = {
     "filename": "site.css",
 }
 FRAMEABLE = {"embed.widget"}
+# Images allied sites show with <img>: every other response stays same-origin.
+SHARED_IMAGES = {"public.campaign_qr", "public.link_qr", "public.preview"}
 
 
 @pytest.fixture
@@ -57,7 +59,9 @@ def _assert_secure(endpoint: str, response, *, https: bool = False) -> None:
     assert headers.get("Referrer-Policy") == "no-referrer", context
     assert "camera=()" in headers.get("Permissions-Policy", ""), context
     assert headers.get("Cross-Origin-Opener-Policy") == "same-origin", context
-    assert headers.get("Cross-Origin-Resource-Policy") == "same-origin", context
+    shared = endpoint in SHARED_IMAGES and response.status_code == 200
+    resource_policy = "cross-origin" if shared else "same-origin"
+    assert headers.get("Cross-Origin-Resource-Policy") == resource_policy, context
     assert ("Strict-Transport-Security" in headers) is https, context
     for cookie in headers.getlist("Set-Cookie"):
         assert "HttpOnly" in cookie and "SameSite=" in cookie, (context, cookie)
@@ -87,3 +91,32 @@ def test_errors_static_files_and_https(app, client):
     over_https = client.get("/en/zhanaozen/", base_url="https://petition.test")
     _assert_secure("public.campaign", over_https, https=True)
     assert over_https.headers.getlist("Set-Cookie")
+
+
+def test_qr_codes_and_previews_may_be_shown_by_other_sites(app, client, session):
+    from sqlalchemy import select
+
+    from campaign import sharing
+    from campaign.models import Campaign
+
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    link = sharing.create_named(session, campaign, "Allied site")
+    session.commit()
+    for path in (
+        "/ru/zhanaozen/qr.png",
+        "/ru/zhanaozen/qr.svg",
+        f"/ru/s/{link.code}/qr.png",
+        f"/ru/s/{link.code}/qr.svg",
+        "/ru/zhanaozen/preview.png",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin", path
+    # Everything else, the flyer and a missing image included, stays with this site.
+    for path in (
+        "/ru/zhanaozen/",
+        "/ru/zhanaozen/flyer.pdf",
+        "/ru/s/nope/qr.png",
+        "/static/site.css",
+    ):
+        assert client.get(path).headers["Cross-Origin-Resource-Policy"] == "same-origin", path

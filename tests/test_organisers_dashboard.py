@@ -279,7 +279,7 @@ def test_the_dashboard_shows_the_way_to_the_goal_as_the_campaign_page_does(
     progress = progress_of(signed_in.get(DASHBOARD).get_data(as_text=True))
     assert f'<progress max="{campaign.goal}" value="3"' in progress
     assert '<h2 id="progress-heading" class="count"> 3 signatures </h2>' in progress
-    assert f"Goal: {campaign.goal:,} signatures" in progress
+    assert f"Goal set by the organisers: {campaign.goal:,} signatures" in progress
     public = app.test_client().get("/en/zhanaozen/").get_data(as_text=True)
     assert progress == progress_of(public)
 

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from campaign import counting, previews
+from campaign import counting, previews, sharing
 from campaign.models import Campaign
+from tests.factories import make_campaign
 
 
 def meta(html: str, key: str) -> str:
@@ -110,3 +111,39 @@ def test_a_very_long_title_still_fits():
 
 def test_unknown_campaign_has_no_preview(client):
     assert client.get("/en/nowhere/preview.png").status_code == 404
+
+
+def test_a_page_reached_by_a_share_link_names_the_link_as_og_url(client, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    link = sharing.create_named(session, campaign, "Dockers")
+    other = sharing.create_named(session, make_campaign(session, slug="other"), "Elsewhere")
+    session.commit()
+
+    response = client.get(f"/ru/s/{link.code}", follow_redirects=True)
+    assert response.request.path == "/ru/zhanaozen/"
+    html = response.get_data(as_text=True)
+    # A post on a social site leads through the link, so the link keeps its credit...
+    assert meta(html, "og:url") == f"http://petition.test/ru/s/{link.code}"
+    # ...while search engines list the one campaign page.
+    assert '<link rel="canonical" href="http://petition.test/ru/zhanaozen/">' in html
+
+    # A code that is no link, or a link to another campaign, is not named.
+    for via in ("not-a-code", other.code):
+        html = client.get(f"/ru/zhanaozen/?via={via}").get_data(as_text=True)
+        assert meta(html, "og:url") == "http://petition.test/ru/zhanaozen/", via
+
+
+def test_the_goal_is_labelled_as_the_organisers(client, monkeypatch):
+    html = client.get("/en/zhanaozen/").get_data(as_text=True)
+    # The goal is the organisers' own figure, not one from the campaign's sources.
+    assert re.search(r'class="goal">\s*Goal set by the organisers: 10,000 signatures</p>', html)
+
+    drawn = []
+
+    def render(text: previews.PreviewText) -> bytes:
+        drawn.append(text)
+        return b"png"
+
+    monkeypatch.setattr(previews, "render", render)
+    assert client.get("/en/zhanaozen/preview.png").data == b"png"
+    assert drawn[0].goal == "Goal set by the organisers: 10,000"

@@ -137,3 +137,35 @@ def test_share_link_flyer_carries_the_links_qr_code(app, client, session):
     reader, content = flyer_text(client.get(f"/kk/s/{link.code}/flyer.pdf").data)
     assert "Жаңаөзен мұнайшыларымен ынтымақтастық" in content
     assert flyer_qr(reader) == [f"http://petition.test/kk/s/{link.code}"]
+
+
+def test_flyer_says_the_organisers_chose_the_addressees(client):
+    _reader, content = flyer_text(client.get("/en/zhanaozen/flyer.pdf").data)
+    # The source names no addressee: the flyer says who did, as the campaign page does.
+    assert (
+        "To: The Government of Kazakhstan (via its embassies), the International Trade Union "
+        "Confederation (ITUC) and the Workers' Group at the ILO "
+        "(chosen by the campaign's organisers)"
+    ) in content
+
+
+def test_downloads_are_named_after_the_campaign_and_the_link(app, client, session):
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == "zhanaozen"))
+    first = sharing.create_named(session, campaign, "Dockers")
+    second = sharing.create_named(session, campaign, "Nurses")
+    session.commit()
+
+    def filename(path: str) -> str:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        match = re.fullmatch(r'inline; filename="([^"]+)"', response.headers["Content-Disposition"])
+        assert match, response.headers["Content-Disposition"]
+        return match.group(1)
+
+    assert filename("/ru/zhanaozen/flyer.pdf") == "zhanaozen-ru.pdf"
+    assert filename("/ru/zhanaozen/qr.png") == "zhanaozen-qr-ru.png"
+    assert filename("/ru/zhanaozen/qr.svg") == "zhanaozen-qr-ru.svg"
+    for link in (first, second):
+        assert filename(f"/ru/s/{link.code}/flyer.pdf") == f"zhanaozen-link-{link.code}-ru.pdf"
+        assert filename(f"/ru/s/{link.code}/qr.png") == f"zhanaozen-link-{link.code}-qr-ru.png"
+        assert filename(f"/kk/s/{link.code}/qr.svg") == f"zhanaozen-link-{link.code}-qr-kk.svg"

@@ -456,3 +456,28 @@ def test_organisers_see_the_leaderboard_without_signers_names(app, client, sessi
     assert "personal link" in rows[1][1] and personal.code in rows[1][1]
     assert "Linkowner" not in html
     assert 'href="/organisers/campaigns/zhanaozen/links" aria-current="page"' in html
+
+
+def test_a_refused_link_keeps_the_name_and_says_how_long_to_wait(app, client):
+    # A union meeting on one Wi-Fi: the branch over the limit loses nothing it typed.
+    app.config["RATELIMIT_LINKS"] = "1 per hour"
+    token = csrf_token(client.get("/en/zhanaozen/links").get_data(as_text=True))
+    first = client.post("/en/zhanaozen/links", data={"label": "Branch 1", "csrf_token": token})
+    assert first.status_code == 303
+    refused = client.post(
+        "/en/zhanaozen/links", data={"label": "Unite, Branch 11", "csrf_token": token}
+    )
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 3500 <= wait <= 3600
+    html = refused.get_data(as_text=True)
+    assert re.search(r'<input[^>]*value="Unite, Branch 11"', html)
+    assert re.search(r'<form method="post"', html)
+    assert re.search(
+        r'<p class="errors" role="alert" tabindex="-1" autofocus>Many share links have just '
+        r"been made from your connection \(people on one network share it\)\. Please wait "
+        r"(1 hour|60 minutes), then press the button again",
+        html,
+    )
+    # Pressing the button again, once the wait is over, makes the link.
+    assert csrf_token(html)

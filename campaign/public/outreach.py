@@ -21,6 +21,7 @@ from campaign import (
     sharing,
 )
 from campaign.extensions import csrf, db
+from campaign.headers import shared_image
 from campaign.models import Campaign, ShareLink
 from campaign.public.forms import LinkForm
 from campaign.public.views import bp, post_limit
@@ -52,6 +53,26 @@ def _private(response: Response) -> Response:
     return response
 
 
+@bp.before_request
+def _note_share_link() -> None:
+    """On the campaign page reached through a share link, keep the link's address for og:url."""
+    # A post on a social site carries the page's og:url, not the address it was made from:
+    # naming the share link there keeps the link's credit for whoever follows the post.
+    g.share_link_url = None
+    code = request.args.get("via", "")[:32]
+    if request.endpoint != "public.campaign" or request.method not in ("GET", "HEAD") or not code:
+        return
+    link = sharing.by_code_for(db.session, code, (request.view_args or {}).get("slug", ""))
+    if link is not None:
+        g.share_link_url = link_url(link)
+
+
+@bp.app_template_global()
+def share_link_url() -> str | None:
+    """The share link the current page was reached through (absolute), when it is a real one."""
+    return g.get("share_link_url")
+
+
 @bp.get("/<lang:lang>/s/<code>")
 def short_link(code: str) -> Response:
     """A share link: the campaign page, with signatures credited to the link."""
@@ -77,6 +98,26 @@ def new_link(slug: str) -> Response | tuple[str, int] | str:
         link = sharing.create_named(db.session, campaign, form.label.data or "")
         return redirect(url_for("public.link_stats", key=link.stats_key), code=303)
     return render_template("public/link_new.html", campaign=campaign, text=text, form=form)
+
+
+def link_refused(retry_after: int | None) -> Response | None:
+    """The link form again, with the name that was typed, for a POST the links limit refused.
+
+    A union meeting on one Wi-Fi shares the limit: the eleventh branch is told how long to
+    wait and presses the button again without typing anything anew. None when there is no
+    such campaign.
+    """
+    campaign = campaigns.by_slug(db.session, (request.view_args or {}).get("slug", ""))
+    if campaign is None:
+        return None
+    page = render_template(
+        "public/link_new.html",
+        campaign=campaign,
+        text=campaigns.text_for(campaign, g.lang),
+        form=LinkForm(),
+        refused_for=retry_after or 60,
+    )
+    return make_response(page, 429)
 
 
 @bp.get("/<lang:lang>/links")
@@ -117,16 +158,15 @@ def preview(slug: str) -> Response:
             # Flask-Babel's ngettext would format the number itself, without digit groups.
             count=get_translations().ngettext("%(num)s signature", "%(num)s signatures", count)
             % {"num": format_decimal(count)},
-            goal=get_translations().ngettext(
-                "Goal: %(num)s signature", "Goal: %(num)s signatures", campaign.goal
-            )
-            % {"num": format_decimal(campaign.goal)},
+            # The goal is the organisers' own, not a figure from the campaign's sources.
+            goal=_("Goal set by the organisers: %(num)s", num=format_decimal(campaign.goal)),
             fraction=count / campaign.goal if campaign.goal else 0.0,
             site=urlsplit(current_app.config["BASE_URL"]).netloc,
         )
 
     png = previews.cache_for(current_app).get(campaign.id, g.lang, max_age, words)
     response = make_response(png)
+    shared_image(response)
     response.mimetype = "image/png"
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     return response
@@ -140,21 +180,30 @@ def _qr_response(url: str, kind: str, name: str) -> Response:
     response.mimetype = _QR_TYPES[kind]
     response.headers["Content-Disposition"] = f'inline; filename="{name}.{kind}"'
     response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return shared_image(response)
 
 
 @bp.get("/<lang:lang>/<slug>/qr.<kind>")
 def campaign_qr(slug: str, kind: str) -> Response:
     """The QR code of the campaign's address in the page's language (SVG or PNG)."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
-    return _qr_response(campaign_url(campaign), kind, f"{campaign.slug}-{g.lang}")
+    return _qr_response(campaign_url(campaign), kind, f"{campaign.slug}-qr-{g.lang}")
 
 
 @bp.get("/<lang:lang>/s/<code>/qr.<kind>")
 def link_qr(code: str, kind: str) -> Response:
     """The QR code of a share link (SVG or PNG)."""
     link = _link_or_404(code)
-    return _qr_response(link_url(link), kind, f"link-{g.lang}")
+    campaign = db.session.get(Campaign, link.campaign_id)
+    if campaign is None:
+        abort(404)
+    return _qr_response(link_url(link), kind, f"{_link_file_stem(campaign, link)}-qr-{g.lang}")
+
+
+def _link_file_stem(campaign: Campaign, link: ShareLink) -> str:
+    """The start of a share link's file names, its campaign and code: zhanaozen-link-<code>."""
+    # Codes are URL-safe base64 (letters, digits, - and _), safe inside a quoted file name.
+    return f"{campaign.slug}-link-{link.code}"
 
 
 def _flyer_response(campaign: Campaign, url: str, name: str) -> Response:
@@ -169,6 +218,8 @@ def _flyer_response(campaign: Campaign, url: str, name: str) -> Response:
             url=url,
             demands_heading=_("Our demands"),
             to_label=_("To:"),
+            # The source names no addressee: as on the campaign page, say who chose them.
+            to_note=_("(chosen by the campaign's organisers)"),
             scan_label=_("Scan the code to sign the petition"),
             sign_at_label=_("Or sign at:"),
         )
@@ -195,7 +246,7 @@ def link_flyer(code: str) -> Response:
     campaign = db.session.get(Campaign, link.campaign_id)
     if campaign is None:
         abort(404)
-    return _flyer_response(campaign, link_url(link), f"{campaign.slug}-{g.lang}")
+    return _flyer_response(campaign, link_url(link), f"{_link_file_stem(campaign, link)}-{g.lang}")
 
 
 def _embed_src(campaign: Campaign, code: str | None = None) -> str:
