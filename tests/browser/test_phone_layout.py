@@ -315,3 +315,54 @@ def test_a_long_title_is_never_cut_in_a_widget_narrower_than_promised(live_serve
         assert _scroll_width(page) <= 240, lang
         assert page.locator(".widget a.button").is_visible(), lang
     context.close()
+
+
+_TAP_AREAS = """
+() => [...document.querySelectorAll('input[type=checkbox], input[type=radio]')]
+  .filter(box => box.getClientRects().length > 0)
+  .map(box => {
+    // The area that toggles the box: the box itself, and its label when it has one.
+    const areas = [box, ...box.labels].map(e => e.getBoundingClientRect());
+    const top = Math.min(...areas.map(r => r.top)), bottom = Math.max(...areas.map(r => r.bottom));
+    return [box.name + '=' + box.value, bottom - top];
+  })
+"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/organisers/campaigns/zhanaozen/export",
+        "/organisers/campaigns/zhanaozen/deliveries",
+        "/organisers/campaigns/zhanaozen/deliveries/record",
+    ],
+)
+def test_every_organiser_checkbox_and_choice_is_big_enough_to_tap(
+    live_server, organiser_phone, path
+):
+    page = organiser_phone
+    response = page.goto(f"{live_server}{path}")
+    assert response.status == 200, path
+    areas = page.evaluate(_TAP_AREAS)
+    assert areas, f"no checkbox or choice on {path}"
+    small = [(name, round(height)) for name, height in areas if height < TARGET]
+    assert small == [], (path, small)
+
+
+def test_every_checkbox_and_choice_of_the_sign_form_is_big_enough_to_tap(live_server, phone):
+    phone.goto(f"{live_server}/ru/zhanaozen/")
+    areas = phone.evaluate(_TAP_AREAS)
+    assert len(areas) >= 5  # how the name is shown, left out of lists, campaign updates
+    small = [(name, round(height)) for name, height in areas if height < TARGET]
+    assert small == [], small
+
+
+def test_the_skip_link_is_big_enough_to_tap_when_it_shows(live_server, phone):
+    page = phone
+    page.goto(f"{live_server}/en/zhanaozen/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    box = _box(skip)
+    assert box["height"] >= TARGET and box["width"] >= TARGET, box
+    assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH
