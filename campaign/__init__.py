@@ -192,19 +192,12 @@ def _error_pages(app: Flask) -> None:
 
                 retry_after = max(1, int(current.reset_at - time.time()))
                 headers["Retry-After"] = str(retry_after)
-            if request.endpoint == "public.campaign" and request.method == "POST":
-                # A refused signature keeps what was typed: the form comes back filled in.
-                from campaign.public.views import signing_refused
+            from campaign.public.views import REFUSED_FORMS
 
-                refused = signing_refused(retry_after)
-                if refused is not None:
-                    refused.headers.update(headers)
-                    return refused
-            if request.endpoint == "public.new_link" and request.method == "POST":
-                # So does a refused share link: the name comes back typed in.
-                from campaign.public.outreach import link_refused
-
-                refused = link_refused(retry_after)
+            again = REFUSED_FORMS.get(request.endpoint or "")
+            if again is not None and request.method == "POST":
+                # A refused form keeps what was typed: it comes back filled in.
+                refused = again(retry_after)
                 if refused is not None:
                     refused.headers.update(headers)
                     return refused

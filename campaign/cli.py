@@ -54,19 +54,21 @@ def privacy_group() -> None:
 
 @privacy_group.command("erase")
 @click.argument("address", required=False)
-@click.option("--receipt", help="Erase the signature with this receipt code instead.")
-def erase_command(address: str | None, receipt: str | None) -> None:
-    """Erase every signature made with ADDRESS, on every campaign, or the one with RECEIPT.
+@click.option(
+    "--id", "signature_id", type=click.IntRange(min=1), help="Erase the signature with this ID."
+)
+def erase_command(address: str | None, signature_id: int | None) -> None:
+    """Erase every signature made with ADDRESS, on every campaign, or the one with --id.
 
-    A signature taken on paper without an address is found by its receipt code, which
-    the organisers' signatures list shows and searches.
+    A signature taken on paper without an address is found by its ID: the first column of
+    the organisers' own list (Export).
     """
     from campaign import erasure
 
-    if bool(address) == bool(receipt):
-        raise click.UsageError("Give either an address or --receipt.")
-    if receipt:
-        count = erasure.erase_by_receipt(db.session, receipt)
+    if bool(address) == (signature_id is not None):
+        raise click.UsageError("Give either an address or --id.")
+    if signature_id is not None:
+        count = erasure.erase_by_id(db.session, signature_id)
     else:
         count = erasure.erase_by_email(db.session, address or "")
     db.session.commit()

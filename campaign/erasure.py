@@ -81,12 +81,12 @@ def erase_by_email(session: Session, address: str) -> int:
     return len(found)
 
 
-def erase_by_receipt(session: Session, receipt: str) -> int:
-    """Erase the signature with this receipt code (one signed on paper has no address)."""
-    found = session.scalars(select(Signature).where(Signature.receipt == receipt.strip().upper()))
-    found = counting.lock_for_change(session, list(found))
-    for signature in found:
-        _erase_locked(session, signature)
+def erase_by_id(session: Session, signature_id: int) -> int:
+    """Erase the signature with this id (one signed on paper may have no address); 1 or 0."""
+    signature = session.get(Signature, signature_id)
+    found = counting.lock_for_change(session, [signature] if signature else [])
+    for locked in found:
+        _erase_locked(session, locked)
     return len(found)
 
 

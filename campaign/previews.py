@@ -67,13 +67,28 @@ def render(text: PreviewText) -> bytes:
             radius=BAR_HEIGHT // 2,
             fill=_ACCENT,
         )
-    draw.text((_MARGIN, bar_top + 56), text.goal, font=small, fill=_MUTED)
-    site_width = draw.textlength(text.site, font=small)
-    draw.text((WIDTH - _MARGIN - site_width, bar_top + 56), text.site, font=small, fill=_MUTED)
+    goal_at, site_at = footer_positions(draw, text.goal, text.site, small)
+    draw.text(goal_at, text.goal, font=small, fill=_MUTED)
+    draw.text(site_at, text.site, font=small, fill=_MUTED)
 
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def footer_positions(
+    draw: ImageDraw.ImageDraw, goal: str, site: str, font: ImageFont.FreeTypeFont
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where the goal (left) and the site's name (right) go under the bar.
+
+    On one line when both fit with room between them; else the site's name goes on a line
+    of its own below, as a long goal in Russian or Kazakh and a long domain would meet.
+    """
+    line = BAR_TOP + 56
+    site_width = draw.textlength(site, font=font)
+    room = WIDTH - 2 * _MARGIN - draw.textlength(goal, font=font) - site_width
+    site_line = line if room >= 40 else line + 44
+    return (_MARGIN, line), (WIDTH - _MARGIN - site_width, site_line)
 
 
 def _fit_title(

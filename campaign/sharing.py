@@ -63,17 +63,6 @@ def by_code(session: Session, code: str) -> ShareLink | None:
     return session.scalar(select(ShareLink).where(ShareLink.code == code))
 
 
-def by_code_for(session: Session, code: str, slug: str) -> ShareLink | None:
-    """The link with this public code, when it leads to the campaign ``slug``."""
-    if not code:
-        return None
-    return session.scalar(
-        select(ShareLink)
-        .join(Campaign, Campaign.id == ShareLink.campaign_id)
-        .where(ShareLink.code == code, Campaign.slug == slug)
-    )
-
-
 def by_stats_key(session: Session, key: str) -> ShareLink | None:
     """The link whose private stats page has this key."""
     if not key:

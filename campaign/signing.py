@@ -135,7 +135,7 @@ def sign(session: Session, campaign: Campaign, data: SignatureInput) -> SignOutc
         "receipt": new_receipt(),
         "emails_sent": 0,
         "client_key": data.client_key,
-        "share_link_id": _share_link_id(session, campaign.id, data.share_code),
+        "share_link_id": share_link_id(session, campaign.id, data.share_code),
     }
     # On the session's connection, in its transaction: a table's INSERT needs none of the
     # ORM's steps around a statement.
@@ -176,7 +176,8 @@ def new_receipt() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
-def _share_link_id(session: Session, campaign_id: int, code: str) -> int | None:
+def share_link_id(session: Session, campaign_id: int, code: str) -> int | None:
+    """The id of the campaign's share link with this code; None for no link of this campaign."""
     if not code:
         return None
     return session.scalar(

@@ -109,6 +109,36 @@ def test_a_very_long_title_still_fits():
     assert Image.open(io.BytesIO(png)).size == (1200, 630)
 
 
+@pytest.mark.parametrize(
+    ("goal", "site"),
+    [
+        ("Goal set by the organisers: 10,000", "petition.test"),
+        ("Цель, поставленная организаторами: 1 000 000", "zhanaozen-solidarity.example.org"),
+        ("Ұйымдастырушылар қойған мақсат: 1 000 000", "zhanaozen-solidarity.example.org"),
+    ],
+)
+def test_the_goal_and_the_site_never_overlap_on_the_preview(goal, site):
+    from PIL import ImageDraw, ImageFont
+
+    from campaign import typefaces
+
+    draw = ImageDraw.Draw(Image.new("RGB", (previews.WIDTH, previews.HEIGHT)))
+    font = ImageFont.truetype(str(typefaces.REGULAR), 30)
+    goal_at, site_at = previews.footer_positions(draw, goal, site, font)
+    goal_box = draw.textbbox(goal_at, goal, font=font)
+    site_box = draw.textbbox(site_at, site, font=font)
+    apart = goal_box[2] < site_box[0] or goal_box[3] < site_box[1]
+    assert apart, (goal_box, site_box)
+    for box in (goal_box, site_box):
+        assert box[0] >= 0 and box[2] <= previews.WIDTH and box[3] <= previews.HEIGHT - 16
+    # Side by side when there is room.
+    assert (goal_at[1] == site_at[1]) == (site == "petition.test")
+    png = previews.render(
+        previews.PreviewText(title="T", count="1", goal=goal, fraction=0.5, site=site)
+    )
+    assert Image.open(io.BytesIO(png)).size == (1200, 630)
+
+
 def test_unknown_campaign_has_no_preview(client):
     assert client.get("/en/nowhere/preview.png").status_code == 404
 

@@ -108,7 +108,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 
 
 def _smallest_domain_shown() -> int:
-    """How many signatures must share an email domain for this organiser to see it.
+    """How many confirmed signatures must share an email domain for this organiser to see it.
 
     0 for those who may see addresses; for others, a domain that few share is neither
     shown nor found (moderation.Selection), as it may be one person's own.

@@ -24,7 +24,7 @@ from campaign.extensions import csrf, db
 from campaign.headers import shared_image
 from campaign.models import Campaign, ShareLink
 from campaign.public.forms import LinkForm
-from campaign.public.views import bp, post_limit
+from campaign.public.views import REFUSED_FORMS, bp, post_limit, share_link_url
 
 _QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -41,36 +41,11 @@ def campaign_url(campaign: Campaign) -> str:
     return mail.absolute(url_for("public.campaign", slug=campaign.slug))
 
 
-def link_url(link: ShareLink) -> str:
-    """The public address of a share link in the current language."""
-    return mail.absolute(url_for("public.short_link", code=link.code))
-
-
 def _private(response: Response) -> Response:
     # Pages reached through a secret address: no cache may keep them, no search engine list them.
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-
-@bp.before_request
-def _note_share_link() -> None:
-    """On the campaign page reached through a share link, keep the link's address for og:url."""
-    # A post on a social site carries the page's og:url, not the address it was made from:
-    # naming the share link there keeps the link's credit for whoever follows the post.
-    g.share_link_url = None
-    code = request.args.get("via", "")[:32]
-    if request.endpoint != "public.campaign" or request.method not in ("GET", "HEAD") or not code:
-        return
-    link = sharing.by_code_for(db.session, code, (request.view_args or {}).get("slug", ""))
-    if link is not None:
-        g.share_link_url = link_url(link)
-
-
-@bp.app_template_global()
-def share_link_url() -> str | None:
-    """The share link the current page was reached through (absolute), when it is a real one."""
-    return g.get("share_link_url")
 
 
 @bp.get("/<lang:lang>/s/<code>")
@@ -100,7 +75,7 @@ def new_link(slug: str) -> Response | tuple[str, int] | str:
     return render_template("public/link_new.html", campaign=campaign, text=text, form=form)
 
 
-def link_refused(retry_after: int | None) -> Response | None:
+def _link_refused(retry_after: int | None) -> Response | None:
     """The link form again, with the name that was typed, for a POST the links limit refused.
 
     A union meeting on one Wi-Fi shares the limit: the eleventh branch is told how long to
@@ -120,6 +95,9 @@ def link_refused(retry_after: int | None) -> Response | None:
     return make_response(page, 429)
 
 
+REFUSED_FORMS["public.new_link"] = _link_refused
+
+
 @bp.get("/<lang:lang>/links")
 def link_stats() -> Response:
     """A link's private page: the link to share and what it brought in, nothing personal."""
@@ -136,7 +114,7 @@ def link_stats() -> Response:
                 campaign=campaign,
                 text=campaigns.text_for(campaign, g.lang),
                 link=link,
-                link_url=link_url(link),
+                link_url=share_link_url(link.code),
                 stats=sharing.stats(db.session, link, current_app.config["SHARE_STATS_SMALLEST"]),
                 embed_src=_embed_src(campaign, link.code),
             )
@@ -197,7 +175,8 @@ def link_qr(code: str, kind: str) -> Response:
     campaign = db.session.get(Campaign, link.campaign_id)
     if campaign is None:
         abort(404)
-    return _qr_response(link_url(link), kind, f"{_link_file_stem(campaign, link)}-qr-{g.lang}")
+    name = f"{_link_file_stem(campaign, link)}-qr-{g.lang}"
+    return _qr_response(share_link_url(link.code), kind, name)
 
 
 def _link_file_stem(campaign: Campaign, link: ShareLink) -> str:
@@ -246,7 +225,8 @@ def link_flyer(code: str) -> Response:
     campaign = db.session.get(Campaign, link.campaign_id)
     if campaign is None:
         abort(404)
-    return _flyer_response(campaign, link_url(link), f"{_link_file_stem(campaign, link)}-{g.lang}")
+    name = f"{_link_file_stem(campaign, link)}-{g.lang}"
+    return _flyer_response(campaign, share_link_url(link.code), name)
 
 
 def _embed_src(campaign: Campaign, code: str | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     abort,
@@ -36,6 +38,11 @@ from campaign.privacy import client_key
 from campaign.public.forms import ConfirmForm, ReceiptForm, ResendForm, SignForm
 
 bp = Blueprint("public", __name__)
+
+
+# Forms that come back filled in, with how long to wait, when their POST's rate limit
+# refuses them (people behind one address share it): endpoint -> the page, or None.
+REFUSED_FORMS: dict[str, Callable[[int | None], Response | None]] = {}
 
 
 def post_limit(name: str):
@@ -157,7 +164,7 @@ def _sign_form() -> SignForm:
     return form
 
 
-def signing_refused(retry_after: int | None) -> Response | None:
+def _signing_refused(retry_after: int | None) -> Response | None:
     """The campaign page again, with all that was typed, for a POST the signing limit refused.
 
     People behind one address (a meeting's Wi-Fi, a mobile network) share the limit: they
@@ -170,9 +177,20 @@ def signing_refused(retry_after: int | None) -> Response | None:
     return _campaign_page(campaign, _sign_form(), status=429, refused_for=retry_after or 60)
 
 
+REFUSED_FORMS["public.campaign"] = _signing_refused
+
+
+def share_link_url(code: str) -> str:
+    """The public address of the share link ``code`` in the current language."""
+    return mail.absolute(url_for("public.short_link", code=code))
+
+
 def _campaign_page(
     campaign: Campaign, form: SignForm, status: int = 200, refused_for: int | None = None
 ) -> Response:
+    via = form.via.data or ""
+    if via and signing.share_link_id(db.session, campaign.id, via) is None:
+        via = ""
     response = make_response(
         render_template(
             "public/campaign.html",
@@ -185,6 +203,9 @@ def _campaign_page(
             form=form,
             surge_token=surge.form_token() if surge.enabled() else None,
             refused_for=refused_for,
+            # Reached through a share link: a post on a social site names the page by its
+            # og:url, and naming the link there keeps the link's credit (public/_meta.html).
+            share_link_url=share_link_url(via) if via else None,
         ),
         status,
     )

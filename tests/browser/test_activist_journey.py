@@ -95,6 +95,12 @@ def test_a_printed_campaign_page_says_where_to_sign(live_server, page):
     assert not address.is_visible()
     assert page.locator("#sign").is_visible()
 
+    # Only the campaign page's "Signed but no email arrived?" line is left out: the page it
+    # leads to prints whole.
+    page.emulate_media(media="print")
+    page.goto(f"{live_server}/en/zhanaozen/resend")
+    assert page.locator("article.resend h1").is_visible()
+
 
 def test_a_printed_campaign_page_reached_by_a_share_link_prints_the_link(live_server, page):
     page.goto(f"{live_server}/en/zhanaozen/links")
