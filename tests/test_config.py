@@ -51,9 +51,16 @@ def test_development_starts_without_a_secret_key(tmp_path, monkeypatch):
     assert create_app(instance_path=str(tmp_path)).config["DEVELOPMENT"] is True
 
 
-def test_several_workers_need_shared_rate_limit_storage(tmp_path, monkeypatch):
+@pytest.fixture
+def production(monkeypatch):
+    """The environment of production with what it requires set: a secret key, a mail server."""
     monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("CAMPAIGN_MAIL_SERVER", "smtp.example.org")
+    return monkeypatch
+
+
+def test_several_workers_need_shared_rate_limit_storage(tmp_path, production):
+    monkeypatch = production
     monkeypatch.setenv("CAMPAIGN_WORKERS", "4")
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         create_app(instance_path=str(tmp_path))
@@ -61,11 +68,10 @@ def test_several_workers_need_shared_rate_limit_storage(tmp_path, monkeypatch):
     assert create_app(instance_path=str(tmp_path)).config["WORKERS"] == 4
 
 
-def test_production_refuses_to_have_the_answering_thread_send_the_email(tmp_path, monkeypatch):
+def test_production_refuses_to_have_the_answering_thread_send_the_email(tmp_path, production):
     # The server closes a connection once the thread that answered is done: had that
     # thread sent the email, the close's delay would tell whether the address had signed.
-    monkeypatch.setenv("CAMPAIGN_SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("CAMPAIGN_MAIL_SERVER", "smtp.example.org")
+    monkeypatch = production
     monkeypatch.setenv("CAMPAIGN_DEFERRED_WORK_THREADS", "0")
     with pytest.raises(RuntimeError, match="DEFERRED_WORK_THREADS=0 is for tests"):
         create_app(instance_path=str(tmp_path))
