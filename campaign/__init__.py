@@ -112,7 +112,15 @@ class RowId(IntegerConverter):
 def _organisers_blueprint() -> Any:
     """The organisers' blueprint with its guard and every module of its routes loaded."""
     # Imported for the routes they add.
-    from campaign.organisers import access, bp, deliveries, share_links, signin, views  # noqa: F401
+    from campaign.organisers import (  # noqa: F401
+        access,
+        bp,
+        controls,
+        deliveries,
+        share_links,
+        signin,
+        views,
+    )
 
     return bp
 

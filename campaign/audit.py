@@ -30,6 +30,8 @@ COMMENT_APPROVED = "comment_approved"
 COMMENT_REJECTED = "comment_rejected"
 SIGNING_PAUSED = "signing_paused"
 SIGNING_RESUMED = "signing_resumed"
+SURGE_MODE_ON = "surge_mode_on"
+SURGE_MODE_OFF = "surge_mode_off"
 SIGNATURES_EXPORTED = "signatures_exported"
 PACK_EXPORTED = "pack_exported"
 DELIVERY_RECORDED = "delivery_recorded"
@@ -52,6 +54,8 @@ _LABELS = {
     COMMENT_REJECTED: _l("Comment rejected"),
     SIGNING_PAUSED: _l("Signing paused"),
     SIGNING_RESUMED: _l("Signing resumed"),
+    SURGE_MODE_ON: _l("Surge mode switched on"),
+    SURGE_MODE_OFF: _l("Surge mode switched off"),
     SIGNATURES_EXPORTED: _l("List exported"),
     PACK_EXPORTED: _l("Delivery pack exported"),
     DELIVERY_RECORDED: _l("Delivery recorded"),

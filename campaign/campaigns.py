@@ -66,6 +66,19 @@ def set_signing_paused(
     audit.record(session, action, organiser, campaign_id=campaign.id)
 
 
+def set_surge_mode(
+    session: Session, campaign: Campaign, on: bool, organiser: Organiser | None = None
+) -> None:
+    """Serve a campaign's pages for caching by the proxy, or stop; note it in the audit log."""
+    from campaign import audit
+
+    if campaign.surge_mode == on:
+        return
+    campaign.surge_mode = on
+    action = audit.SURGE_MODE_ON if on else audit.SURGE_MODE_OFF
+    audit.record(session, action, organiser, campaign_id=campaign.id)
+
+
 _LATEST_PUBLIC = (
     select(Signature)
     .where(

@@ -112,7 +112,7 @@ def anonymise_command() -> None:
 
 @click.group("campaign", cls=AppGroup)
 def campaign_group() -> None:
-    """Run a campaign: pause and resume signing."""
+    """Run a campaign: pause and resume signing, switch surge mode."""
 
 
 def _set_paused(slug: str, paused: bool) -> None:
@@ -136,6 +136,18 @@ def resume_command(slug: str) -> None:
     """Take signatures on the campaign SLUG again."""
     _set_paused(slug, False)
     click.echo(f"Signing resumed on {slug}.")
+
+
+@campaign_group.command("surge")
+@click.argument("slug")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def surge_command(slug: str, state: str) -> None:
+    """Serve the campaign SLUG's pages for caching by the proxy (on), or stop (off)."""
+    from campaign import campaigns
+
+    campaigns.set_surge_mode(db.session, _campaign_or_fail(slug), state == "on")
+    db.session.commit()
+    click.echo(f"Surge mode {state} on {slug}.")
 
 
 @click.command("mail-worker")

@@ -69,6 +69,9 @@ class Campaign(Base):
     is_default: Mapped[bool] = mapped_column(default=False)
     comments_enabled: Mapped[bool] = mapped_column(default=True)
     signing_paused: Mapped[bool] = mapped_column(default=False)
+    # Its pages served for caching by the reverse proxy, as CAMPAIGN_SURGE_MODE does for
+    # every campaign (campaign/surge.py); switched by its coordinators.
+    surge_mode: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(Text, default="")
     # The language the source is written in (a code such as "en"), empty when not known.
     source_language: Mapped[str] = mapped_column(String(8), default="")

@@ -27,14 +27,21 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
+from campaign.models import Campaign
 from campaign.privacy import keyed_hash
 
 FIELD = "surge_token"
 
 
-def enabled() -> bool:
-    """True when the site runs in surge mode."""
-    return bool(current_app.config["SURGE_MODE"])
+def enabled(campaign: Campaign) -> bool:
+    """True when ``campaign``'s pages are served in surge mode: its own switch, or the site's.
+
+    Its coordinators switch it on the organisers' dashboard (or ``flask campaign surge``);
+    CAMPAIGN_SURGE_MODE turns it on for every campaign. A form sent from a page cached
+    before it was switched off is shown again with a session token, and signs on the
+    second press (see the module's doc), so switching loses no signature.
+    """
+    return bool(current_app.config["SURGE_MODE"]) or campaign.surge_mode
 
 
 def _window(offset: int = 0) -> int:
@@ -72,9 +79,9 @@ def same_origin() -> bool:
     return origin in {_origin(current_app.config["BASE_URL"]), _origin(request.host_url)}
 
 
-def post_accepted() -> bool:
+def post_accepted(campaign: Campaign) -> bool:
     """True for a surge-mode POST with a current form token from a page of this site."""
-    return enabled() and same_origin() and token_valid(request.form.get(FIELD, ""))
+    return enabled(campaign) and same_origin() and token_valid(request.form.get(FIELD, ""))
 
 
 def cacheable(response: Response) -> Response:

@@ -43,6 +43,7 @@ URL_VALUES = {
     "lang": "en",
     "code": "nope",
     "kind": "svg",
+    "switch": "pause",
 }
 
 

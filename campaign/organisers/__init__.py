@@ -1,4 +1,4 @@
-"""Organisers' pages: sign-in, dashboard, moderation, exports, deliveries."""
+"""Organisers' pages: sign-in, dashboard, moderation, exports, deliveries, switches."""
 
 from flask import Blueprint
 

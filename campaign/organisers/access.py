@@ -2,8 +2,9 @@
 
 Every route on the organisers' blueprint passes the guard below, so a view added later
 cannot forget it. Only the sign-in steps are open. Every view of the module that hands the
-signers' data over (lists, packs, deliveries, paper signatures) is a coordinator's, so a
-view added there later is one too.
+signers' data over (lists, packs, deliveries, paper signatures), and of the one that
+switches a campaign (pausing signing, surge mode), is a coordinator's, so a view added
+there later is one too.
 
 An organiser whose session ended (idle, too old, signed out elsewhere, or its cookie gone)
 is sent to sign in again, told why, and brought back to the page they were on.
@@ -29,6 +30,8 @@ OPEN_ENDPOINTS = frozenset({"organisers.login", "organisers.second_factor", "org
 
 # The module whose views hand data over; only coordinators open them.
 HANDING_OVER = "campaign.organisers.deliveries"
+# Every module whose views are a coordinator's: those, and the campaign's switches.
+COORDINATORS_ONLY = frozenset({HANDING_OVER, "campaign.organisers.controls"})
 
 # A password accepted this long ago without the code that follows is forgotten.
 PENDING_SECONDS = 5 * 60
@@ -52,6 +55,7 @@ FORM_PAGES = {
     "organisers.invalidate_matching": "organisers.signatures",
     "organisers.restore_matching": "organisers.signatures",
     "organisers.decide_comment": "organisers.comments",
+    "organisers.switch_campaign": "organisers.campaign_dashboard",
 }
 
 
@@ -82,7 +86,7 @@ def may_hand_over(organiser: Organiser | None) -> bool:
 def may_open(organiser: Organiser, endpoint: str) -> bool:
     """Whether this signed-in organiser may open the page at ``endpoint``."""
     view = current_app.view_functions.get(endpoint)
-    return getattr(view, "__module__", "") != HANDING_OVER or may_hand_over(organiser)
+    return getattr(view, "__module__", "") not in COORDINATORS_ONLY or may_hand_over(organiser)
 
 
 def _now() -> int:

@@ -100,6 +100,7 @@ def campaign_dashboard(slug: str) -> str:
         ),
         surge_since=(now - timedelta(hours=surge_hours)).strftime("%Y-%m-%dT%H:%M"),
         missing=campaigns.missing_languages(campaign),
+        switch_form=ActionForm(),
     )
 
 

@@ -108,7 +108,7 @@ def home() -> Response:
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
-    form = _sign_form()
+    form = _sign_form(campaign)
     if request.method in ("GET", "HEAD"):
         form.via.data = request.args.get("via", "")[:32]
         return _campaign_page(campaign, form)
@@ -153,12 +153,14 @@ def campaign(slug: str) -> Response | str:
     return afterwards.run_after(answer, send_what_it_calls_for)
 
 
-def _sign_form() -> SignForm:
-    """The sign form, holding what this request sent."""
+def _sign_form(campaign: Campaign) -> SignForm:
+    """The sign form of ``campaign``, holding what this request sent."""
     # In surge mode the page is shared through caches, so its form holds no session-bound
     # token; a POST is trusted on the shared form token and on the browser's word that it
     # comes from this site, else it falls back to the session token (see surge.py).
-    shared_form = surge.enabled() and (request.method in ("GET", "HEAD") or surge.post_accepted())
+    shared_form = surge.enabled(campaign) and (
+        request.method in ("GET", "HEAD") or surge.post_accepted(campaign)
+    )
     form = SignForm(meta={"csrf": False}) if shared_form else SignForm()
     form.set_countries(g.lang)
     return form
@@ -174,7 +176,8 @@ def _signing_refused(retry_after: int | None) -> Response | None:
     campaign = campaigns.by_slug(db.session, (request.view_args or {}).get("slug", ""))
     if campaign is None:
         return None
-    return _campaign_page(campaign, _sign_form(), status=429, refused_for=retry_after or 60)
+    form = _sign_form(campaign)
+    return _campaign_page(campaign, form, status=429, refused_for=retry_after or 60)
 
 
 REFUSED_FORMS["public.campaign"] = _signing_refused
@@ -201,7 +204,7 @@ def _campaign_page(
             comments=moderation.approved_comments(db.session, campaign),
             removals=moderation.removals(db.session, campaign.id),
             form=form,
-            surge_token=surge.form_token() if surge.enabled() else None,
+            surge_token=surge.form_token() if surge.enabled(campaign) else None,
             refused_for=refused_for,
             # Reached through a share link: a post on a social site names the page by its
             # og:url, and naming the link there keeps the link's credit (public/_meta.html).
@@ -209,7 +212,7 @@ def _campaign_page(
         ),
         status,
     )
-    if surge.enabled() and request.method in ("GET", "HEAD"):
+    if surge.enabled(campaign) and request.method in ("GET", "HEAD"):
         return surge.cacheable(response)
     # The form carries a token bound to this visitor's session: no shared cache may keep it.
     response.headers["Cache-Control"] = "private"
@@ -229,7 +232,7 @@ def thanks(slug: str) -> Response:
             embassy_entry=embassies.for_country(db.session, request.args.get("country"), g.lang),
         )
     )
-    return surge.cacheable(response) if surge.enabled() else response
+    return surge.cacheable(response) if surge.enabled(campaign) else response
 
 
 @bp.route("/<lang:lang>/<slug>/resend", methods=["GET", "POST"])
