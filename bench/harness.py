@@ -89,7 +89,7 @@ http {{
             proxy_set_header X-Forwarded-Host $host;
             proxy_cache campaign;
             proxy_cache_key $scheme$host$request_uri;
-            proxy_cache_use_stale updating error timeout http_502 http_503;
+            proxy_cache_use_stale error timeout http_502 http_503;
             proxy_cache_background_update on;
             proxy_cache_lock on;
         }}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -41,6 +42,20 @@ def extract(output: Path = TEMPLATE) -> None:
 def update(template: Path = TEMPLATE, directory: Path = TRANSLATIONS) -> None:
     """Merge new and changed strings of ``template`` into each language's catalog."""
     _pybabel("update", "-i", str(template), "-d", str(directory), "--ignore-obsolete")
+
+
+def missing(languages: Iterable[str], directory: Path | None = None) -> list[str]:
+    """The languages of ``languages`` whose compiled catalog (.mo) is not there.
+
+    The .mo files are built, not kept in the repository: an install that skipped
+    ``flask translate compile`` would show Russian and Kazakh readers the English words.
+    """
+    directory = directory or TRANSLATIONS
+    return [
+        lang
+        for lang in languages
+        if not (directory / lang / "LC_MESSAGES" / "messages.mo").is_file()
+    ]
 
 
 def compile_all(directory: Path = TRANSLATIONS) -> None:

@@ -58,19 +58,22 @@ def privacy_group() -> None:
     "--id", "signature_id", type=click.IntRange(min=1), help="Erase the signature with this ID."
 )
 def erase_command(address: str | None, signature_id: int | None) -> None:
-    """Erase every signature made with ADDRESS, on every campaign, or the one with --id.
+    """Erase every signature made with an address, on every campaign, or the one with --id.
 
-    A signature taken on paper without an address is found by its ID: the first column of
-    the organisers' own list (Export).
+    Without ADDRESS or --id it asks for the address without showing it, so that it stays
+    out of the shell's history and the list of processes. A signature taken on paper
+    without an address is found by its ID: the first column of the organisers' own list
+    (Export).
     """
     from campaign import erasure
 
-    if bool(address) == (signature_id is not None):
-        raise click.UsageError("Give either an address or --id.")
+    if address and signature_id is not None:
+        raise click.UsageError("Give an address or --id, not both.")
     if signature_id is not None:
         count = erasure.erase_by_id(db.session, signature_id)
     else:
-        count = erasure.erase_by_email(db.session, address or "")
+        address = address or click.prompt("Address", hide_input=True, err=True)
+        count = erasure.erase_by_email(db.session, address)
     db.session.commit()
     erasure.checkpoint(db.engine)
     click.echo(f"Erased {count} signature(s).")
@@ -147,7 +150,9 @@ def surge_command(slug: str, state: str) -> None:
 
     campaigns.set_surge_mode(db.session, _campaign_or_fail(slug), state == "on")
     db.session.commit()
-    click.echo(f"Surge mode {state} on {slug}.")
+    click.echo(f"Surge mode of {slug}: {state}.")
+    if current_app.config["SURGE_MODE"]:
+        click.echo("CAMPAIGN_SURGE_MODE keeps it on for every campaign of this site meanwhile.")
 
 
 @click.command("mail-worker")

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask
 
+from campaign import catalogs
+
 # A placeholder that marks "no secret configured"; the app refuses to run outside
 # development or tests while it is in place.
 UNSET_SECRET = "change-me"  # noqa: S105
@@ -187,6 +189,11 @@ def check(app: Flask) -> None:
     threads = app.config["DEFERRED_WORK_THREADS"]
     if type(threads) is not int or threads < 0:
         raise RuntimeError("CAMPAIGN_DEFERRED_WORK_THREADS must be a whole number, 0 or more.")
+    translated = [lang for lang in app.config["LANGUAGES"] if lang != "en"]
+    if not relaxed and (uncompiled := catalogs.missing(translated)):
+        raise RuntimeError(
+            f"No compiled catalog for {', '.join(uncompiled)}: run flask translate compile."
+        )
     if not relaxed and threads == 0:
         # The thread that answered would send the email, and the server would close the
         # connection only after it: how long that took would tell whether the address

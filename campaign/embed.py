@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, make_response, render_template, request
 from werkzeug.wrappers import Response
 
-from campaign import campaigns, counting
+from campaign import campaigns, counting, surge
 from campaign.extensions import db
 from campaign.headers import frameable
 
@@ -25,10 +25,14 @@ def widget(slug: str) -> Response | str:
     """The widget: title, count, progress and a button that opens the petition."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
     via = request.args.get("via", "")[:32]
-    return render_template(
-        "embed/widget.html",
-        campaign=campaign,
-        text=campaigns.text_for(campaign, g.lang),
-        count=counting.confirmed_count(db.session, campaign.id),
-        via=via,
+    response = make_response(
+        render_template(
+            "embed/widget.html",
+            campaign=campaign,
+            text=campaigns.text_for(campaign, g.lang),
+            count=counting.confirmed_count(db.session, campaign.id),
+            via=via,
+        )
     )
+    # Every allied page that shows it asks for it: in a surge the proxy answers them too.
+    return surge.cacheable(response) if surge.enabled(campaign) else response

@@ -79,6 +79,23 @@ def test_a_campaigns_own_surge_mode_makes_only_its_pages_cacheable(app, client, 
     assert signatures(session) == 1
 
 
+def test_the_widget_is_cacheable_in_surge_mode_too(app, runner):
+    # Every allied page that shows the widget asks for it.
+    assert app.test_client().get("/embed/en/zhanaozen/").headers.get("Cache-Control") is None
+    assert runner.invoke(args=["campaign", "surge", "zhanaozen", "on"]).exit_code == 0
+    widget = app.test_client().get("/embed/en/zhanaozen/")
+    assert widget.headers["Cache-Control"].startswith("public, max-age=")
+    assert "Set-Cookie" not in widget.headers
+
+
+def test_the_command_says_when_the_sites_setting_keeps_surge_mode_on(app, runner):
+    result = runner.invoke(args=["campaign", "surge", "zhanaozen", "off"])
+    assert result.output == "Surge mode of zhanaozen: off.\n"
+    app.config["SURGE_MODE"] = True
+    result = runner.invoke(args=["campaign", "surge", "zhanaozen", "off"])
+    assert "CAMPAIGN_SURGE_MODE keeps it on for every campaign" in result.output
+
+
 def test_a_form_from_a_page_cached_before_surge_mode_went_off_still_signs(
     app, client, runner, session
 ):

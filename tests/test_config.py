@@ -79,6 +79,19 @@ def test_production_refuses_to_have_the_answering_thread_send_the_email(tmp_path
     assert create_app(instance_path=str(tmp_path)).config["DEFERRED_WORK_THREADS"] == 2
 
 
+def test_production_refuses_to_start_without_compiled_catalogs(tmp_path, production):
+    # The .mo files are built, not kept in the repository: without them Russian and Kazakh
+    # readers would be shown the English words.
+    from campaign import catalogs
+
+    production.setattr(catalogs, "TRANSLATIONS", tmp_path / "translations")
+    with pytest.raises(RuntimeError, match="No compiled catalog for ru, kk"):
+        create_app(instance_path=str(tmp_path))
+    assert catalogs.missing(["ru", "kk"], tmp_path / "translations") == ["ru", "kk"]
+    production.undo()
+    assert catalogs.missing(["ru", "kk"]) == []
+
+
 def test_without_a_mail_server_mail_is_printed(app, capsys):
     with app.app_context():
         settings = mail.smtp_settings(app.config)

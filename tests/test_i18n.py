@@ -286,6 +286,26 @@ def test_language_comes_from_url_then_cookie_then_accept_language_then_english(c
     assert client.get("/de/zhanaozen/").status_code == 404
 
 
+def test_only_a_page_read_remembers_its_language(app, session):
+    # An image, a PDF or a redirect is not reading; a cookie on it would also keep the
+    # proxy from caching it in a surge.
+    from campaign import sharing
+
+    link = sharing.create_named(session, session.get(Campaign, 1), "Union")
+    session.commit()
+    for path in (
+        "/ru/zhanaozen/qr.png",
+        "/ru/zhanaozen/preview.png",
+        "/ru/zhanaozen/flyer.pdf",
+        f"/ru/s/{link.code}",
+    ):
+        response = app.test_client().get(path)
+        assert response.status_code in (200, 302), path
+        assert "Set-Cookie" not in response.headers, path
+    page = app.test_client().get("/ru/zhanaozen/")
+    assert page.headers["Set-Cookie"].startswith("lang=ru;")
+
+
 @pytest.mark.parametrize(
     "path",
     [

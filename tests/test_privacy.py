@@ -116,6 +116,20 @@ def test_cli_erases_by_email_in_any_spelling(app, runner, session, backend):
         assert b"Erased Person" not in data
 
 
+def test_cli_asks_for_the_address_without_showing_it(app, runner, session):
+    # Given on the command line, a signer's address would stay in the shell's history and
+    # show in the list of processes.
+    campaign = session.get(Campaign, 1)
+    make_signature(session, campaign, email=ADDRESS)
+    session.commit()
+    result = runner.invoke(args=["privacy", "erase"], input=ADDRESS + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Erased 1 signature" in result.output
+    assert ADDRESS not in result.output  # not echoed as it was typed
+    session.expire_all()
+    assert session.scalars(select(Signature)).all() == []
+
+
 def test_unconfirmed_signatures_are_purged_after_the_configured_time(app, runner, session):
     campaign = session.get(Campaign, 1)
     old = make_signature(session, campaign, confirmed=False)
@@ -518,6 +532,6 @@ def test_cli_erases_a_paper_signature_by_its_id(app, runner, session, backend):
         assert b"Paper Only" not in _database_bytes(app)
     again = runner.invoke(args=["privacy", "erase", "--id", str(signed.id)])
     assert "Erased 0 signature" in again.output
-    # Neither or both of an address and an ID, or an ID that is no number, is refused.
-    for args in ([], [ADDRESS, "--id", "1"], ["--id", "0"], ["--id", "x"]):
+    # Both an address and an ID, or an ID that is no number, is refused.
+    for args in ([ADDRESS, "--id", "1"], ["--id", "0"], ["--id", "x"]):
         assert runner.invoke(args=["privacy", "erase", *args]).exit_code == 2, args

@@ -69,8 +69,14 @@ def _add_language(endpoint: str, values: dict) -> None:
 
 @bp.after_app_request
 def _remember_language(response: Response) -> Response:
+    """Remember the language of a page the visitor read, for the addresses that carry none.
+
+    Pages only: an image, a PDF or a redirect is not reading, and a cookie on it would keep
+    the proxy from caching it (it caches nothing that sets a cookie).
+    """
     lang = g.get("lang")
-    if g.get("lang_from_url") and request.cookies.get(languages.COOKIE) != lang:
+    page = response.mimetype == "text/html" and response.status_code < 300
+    if page and g.get("lang_from_url") and request.cookies.get(languages.COOKIE) != lang:
         response.set_cookie(
             languages.COOKIE,
             lang,
