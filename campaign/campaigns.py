@@ -59,11 +59,8 @@ def set_signing_paused(
     """Stop or restart taking signatures on a campaign, and note it in the audit log."""
     from campaign import audit
 
-    if campaign.signing_paused == paused:
-        return
-    campaign.signing_paused = paused
-    action = audit.SIGNING_PAUSED if paused else audit.SIGNING_RESUMED
-    audit.record(session, action, organiser, campaign_id=campaign.id)
+    actions = (audit.SIGNING_PAUSED, audit.SIGNING_RESUMED)
+    _switch(session, campaign, "signing_paused", paused, actions, organiser)
 
 
 def set_surge_mode(
@@ -72,11 +69,25 @@ def set_surge_mode(
     """Serve a campaign's pages for caching by the proxy, or stop; note it in the audit log."""
     from campaign import audit
 
-    if campaign.surge_mode == on:
+    actions = (audit.SURGE_MODE_ON, audit.SURGE_MODE_OFF)
+    _switch(session, campaign, "surge_mode", on, actions, organiser)
+
+
+def _switch(
+    session: Session,
+    campaign: Campaign,
+    attribute: str,
+    on: bool,
+    actions: tuple[str, str],
+    organiser: Organiser | None,
+) -> None:
+    """Set a switch of ``campaign``; audit it as ``actions`` (on, off) when it changed."""
+    from campaign import audit
+
+    if getattr(campaign, attribute) == on:
         return
-    campaign.surge_mode = on
-    action = audit.SURGE_MODE_ON if on else audit.SURGE_MODE_OFF
-    audit.record(session, action, organiser, campaign_id=campaign.id)
+    setattr(campaign, attribute, on)
+    audit.record(session, actions[0] if on else actions[1], organiser, campaign_id=campaign.id)
 
 
 _LATEST_PUBLIC = (

@@ -35,4 +35,4 @@ def widget(slug: str) -> Response | str:
         )
     )
     # Every allied page that shows it asks for it: in a surge the proxy answers them too.
-    return surge.cacheable(response) if surge.enabled(campaign) else response
+    return surge.cacheable_for(campaign, response)

@@ -84,6 +84,11 @@ def post_accepted(campaign: Campaign) -> bool:
     return enabled(campaign) and same_origin() and token_valid(request.form.get(FIELD, ""))
 
 
+def cacheable_for(campaign: Campaign, response: Response) -> Response:
+    """``response``, cacheable if ``campaign`` is in surge mode: a page the same for all."""
+    return cacheable(response) if enabled(campaign) else response
+
+
 def cacheable(response: Response) -> Response:
     """Let shared caches keep ``response`` briefly and serve it stale while refreshing."""
     g.cacheable = True

@@ -238,7 +238,7 @@ def thanks(slug: str) -> Response:
             embassy_entry=embassies.for_country(db.session, request.args.get("country"), g.lang),
         )
     )
-    return surge.cacheable(response) if surge.enabled(campaign) else response
+    return surge.cacheable_for(campaign, response)
 
 
 @bp.route("/<lang:lang>/<slug>/resend", methods=["GET", "POST"])
