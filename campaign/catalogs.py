@@ -48,7 +48,8 @@ def missing(languages: Iterable[str], directory: Path | None = None) -> list[str
     """The languages of ``languages`` whose compiled catalog (.mo) is not there.
 
     The .mo files are built, not kept in the repository: an install that skipped
-    ``flask translate compile`` would show Russian and Kazakh readers the English words.
+    compiling them (``pybabel compile``, which needs no app) would show Russian and Kazakh
+    readers the English words.
     """
     directory = directory or TRANSLATIONS
     return [

@@ -192,7 +192,8 @@ def check(app: Flask) -> None:
     translated = [lang for lang in app.config["LANGUAGES"] if lang != "en"]
     if not relaxed and (uncompiled := catalogs.missing(translated)):
         raise RuntimeError(
-            f"No compiled catalog for {', '.join(uncompiled)}: run flask translate compile."
+            f"No compiled catalog for {', '.join(uncompiled)}: in the repository folder, run "
+            "pybabel compile --use-fuzzy -d campaign/translations."
         )
     if not relaxed and threads == 0:
         # The thread that answered would send the email, and the server would close the
