@@ -72,8 +72,13 @@ def erase_command(address: str | None, signature_id: int | None) -> None:
     if signature_id is not None:
         count = erasure.erase_by_id(db.session, signature_id)
     else:
-        address = address or click.prompt("Address", hide_input=True, err=True)
+        # Typed unseen, so asked twice: a typo would erase nothing and look like no signer.
+        address = address or click.prompt(
+            "Address", hide_input=True, confirmation_prompt=True, err=True
+        )
         count = erasure.erase_by_email(db.session, address)
+        if count == 0:
+            click.echo("No signature has this address, in any spelling: check it.", err=True)
     db.session.commit()
     erasure.checkpoint(db.engine)
     click.echo(f"Erased {count} signature(s).")
@@ -358,8 +363,8 @@ _ROLE = click.Choice([role.value for role in Role])
     type=_ROLE,
     default=Role.MODERATOR.value,
     show_default=True,
-    help="A moderator watches and moderates; a coordinator also exports, delivers and "
-    "imports paper signatures.",
+    help="A moderator watches and moderates; a coordinator also exports, delivers, "
+    "imports paper signatures, pauses signing and switches surge mode.",
 )
 @click.password_option(help="Asked for when not given (keeps it out of the shell history).")
 def create_organiser_command(email: str, name: str, role: str, password: str) -> None:

@@ -122,7 +122,12 @@ def test_cli_asks_for_the_address_without_showing_it(app, runner, session):
     campaign = session.get(Campaign, 1)
     make_signature(session, campaign, email=ADDRESS)
     session.commit()
-    result = runner.invoke(args=["privacy", "erase"], input=ADDRESS + "\n")
+    # Typed unseen, it is asked twice, and an address no signature has is said to be so.
+    result = runner.invoke(args=["privacy", "erase"], input=f"{ADDRESS}\n{ADDRESS}x\n")
+    assert result.exit_code != 0 and "Erased" not in result.output
+    typo = runner.invoke(args=["privacy", "erase"], input=f"{ADDRESS}x\n{ADDRESS}x\n")
+    assert "Erased 0 signature" in typo.output and "check it" in typo.output
+    result = runner.invoke(args=["privacy", "erase"], input=f"{ADDRESS}\n{ADDRESS}\n")
     assert result.exit_code == 0, result.output
     assert "Erased 1 signature" in result.output
     assert ADDRESS not in result.output  # not echoed as it was typed

@@ -46,7 +46,12 @@ def readme_nginx(upstream: str, port: int, folder: str) -> str:
     # The cache zone and the TLS server; the redirect from port 80 is left out.
     cache_path = re.search(r"^proxy_cache_path .*$", text, re.M).group(0)
     server = text[text.index("server {") : text.index("server {", text.index("server {") + 1)]
-    server = server.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
+    # Whether the cache answered, for the tests only: in public it would tell a visitor
+    # whether someone else had just fetched the same address.
+    server = server.replace(
+        "listen 443 ssl http2;",
+        f"listen 127.0.0.1:{port};\n    add_header X-Cache-Status $upstream_cache_status always;",
+    )
     server = re.sub(r"\n\s*ssl_certificate\S*\s+\S+;", "", server)
     server = server.replace("http://127.0.0.1:8000", upstream)
     server = server.replace("/var/log/nginx/", f"{folder}/")

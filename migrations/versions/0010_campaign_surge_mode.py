@@ -21,10 +21,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Off for the campaigns there are; the default serves them only, as the model has none.
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("surge_mode", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.alter_column("surge_mode", server_default=None)
 
 
 def downgrade() -> None:
