@@ -116,9 +116,7 @@ class Selection:
             query = query.where(_at_domain(self.domain))
             if self.domain_smallest:
                 shared = select(func.count(Signature.id)).where(
-                    Signature.campaign_id == campaign_id,
-                    Signature.status == SignatureStatus.CONFIRMED,
-                    _at_domain(self.domain),
+                    *_confirmed_at_domain(campaign_id, self.domain)
                 )
                 query = query.where(shared.scalar_subquery() >= self.domain_smallest)
         if self.client_key:
@@ -151,23 +149,30 @@ def _at_domain(domain: str) -> ColumnElement[bool]:
     return lowered(Signature.email).endswith("@" + domain.lower(), autoescape=True)
 
 
+def _confirmed_at_domain(campaign_id: int, domain: str) -> tuple[ColumnElement[bool], ...]:
+    """The campaign's confirmed signatures at ``domain``: those that make a domain shared.
+
+    Confirmed ones only: whoever wanted a person's own domain shown could otherwise add
+    unconfirmed signatures at it, with no mailbox there, until enough shared it.
+    """
+    return (
+        Signature.campaign_id == campaign_id,
+        Signature.status == SignatureStatus.CONFIRMED,
+        _at_domain(domain),
+    )
+
+
 def shared_domains(
     session: Session, campaign_id: int, signatures: Iterable[Signature], smallest: int
 ) -> frozenset[str]:
-    """The email domains of ``signatures`` that ``smallest`` confirmed signatures share.
-
-    Confirmed ones only: whoever wanted a person's own domain shown could otherwise add
-    unconfirmed signatures at it, with no mailbox there, until it reached ``smallest``.
-    """
+    """The email domains of ``signatures`` that ``smallest`` confirmed signatures share."""
     domains = {domain_of(signature.email).lower() for signature in signatures}
     if not domains:
         return frozenset()
     counts = union_all(
         *(
             select(literal(domain).label("domain"), func.count(Signature.id).label("n")).where(
-                Signature.campaign_id == campaign_id,
-                Signature.status == SignatureStatus.CONFIRMED,
-                _at_domain(domain),
+                *_confirmed_at_domain(campaign_id, domain)
             )
             for domain in sorted(domains)
         )

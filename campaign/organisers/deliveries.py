@@ -56,7 +56,7 @@ def _send(download: downloads.Download) -> Response:
 def _pack_form(embassies: list[Any]) -> PackForm:
     form = PackForm()
     form.set_embassies(embassies, every=True)
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.language.data = languages.current()
     return form
 
@@ -128,7 +128,7 @@ def delivery_record(slug: str):
     campaign = campaigns.by_slug_or_404(db.session, slug)
     form = DeliveryForm()
     form.set_embassies(deliveries.embassies(db.session))
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.embassy.data = request.args.get("embassy", "")
         form.body.data = request.args.get("body", "")
         form.new_only.data = request.args.get("new_only") == "1"
@@ -214,7 +214,7 @@ def export_signatures(slug: str):
     form = ExportForm()
     form.set_embassies(deliveries.embassies(db.session))
     form.set_countries(languages.current())
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         return _export_page(campaign, form)
     if not form.validate():
         return _export_page(campaign, form, status=400)
@@ -267,7 +267,7 @@ def paper_upload(slug: str):
     if request.method == "POST":
         _allow_paper_files()
     form = PaperUploadForm()
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         return _paper_page(campaign, form)
     if not form.validate():
         return _paper_page(campaign, form, status=400)

@@ -53,7 +53,7 @@ def login() -> Response | str | tuple[str, int]:
     if access.current_organiser() is not None:
         return redirect(url_for("organisers.index"))
     form = LoginForm()
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.next.data = request.args.get("next", "")
         return render_template("organisers/login.html", form=form)
     if form.validate():
@@ -90,7 +90,7 @@ def _code_step(template: str, enrolling: bool) -> Response | str | tuple[str, in
                 scale=5, svgclass="qr", lineclass=None, title=_("QR code to scan")
             ),
         }
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.next.data = request.args.get("next", "")
         return render_template(template, form=form, **extra)
     if form.validate():

@@ -115,7 +115,7 @@ def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
     form = _sign_form(campaign)
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.via.data = request.args.get("via", "")[:32]
         return _campaign_page(campaign, form)
     if campaign.signing_paused or not form.validate():
@@ -218,7 +218,7 @@ def _campaign_page(
         ),
         status,
     )
-    if surge.enabled(campaign) and request.method in ("GET", "HEAD"):
+    if surge.enabled(campaign) and not form.is_submitted():
         return surge.cacheable(response)
     # The form carries a token bound to this visitor's session: no shared cache may keep it.
     response.headers["Cache-Control"] = "private"
@@ -294,16 +294,12 @@ def confirm():
     receipt and share link: that is how its language switcher keeps them.
     """
     form = ConfirmForm()
-    token = (
-        request.args.get("token", "")
-        if request.method in ("GET", "HEAD")
-        else form.token.data or ""
-    )
+    token = (form.token.data or "") if form.is_submitted() else request.args.get("token", "")
     try:
         signature = confirming.signature_for_token(db.session, token)
     except confirming.TokenError as error:
         return render_template("public/confirm_invalid.html", expired=error.expired), 400
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         return _confirm_page(form, token, signature)
     if not form.validate():
         # The token is good, so what failed is the CSRF token: bound to a session the
@@ -347,16 +343,12 @@ def _confirm_page(
 def withdraw():
     """Ask (GET) and then withdraw a signature and erase its data (POST)."""
     form = ConfirmForm()
-    token = (
-        request.args.get("token", "")
-        if request.method in ("GET", "HEAD")
-        else form.token.data or ""
-    )
+    token = (form.token.data or "") if form.is_submitted() else request.args.get("token", "")
     signature = erasure.signature_for_token(db.session, token)
     if signature is None:
         # Also the answer after a withdrawal: the link names nothing any more.
         return render_template("public/withdraw.html", gone=True), 404
-    if request.method in ("GET", "HEAD"):
+    if not form.is_submitted():
         form.token.data = token
         text = campaigns.text_for(signature.campaign, g.lang)
         return render_template("public/withdraw.html", form=form, text=text)
