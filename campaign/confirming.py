@@ -217,6 +217,7 @@ def _message(signature: Signature, kind: str, *, repeated: bool) -> mail.Message
             "signature": signature,
             "campaign_title": text.title,
             "repeated": repeated,
+            "pending_days": current_app.config["PENDING_MAX_AGE_DAYS"],
             "confirm_url": mail.absolute(
                 url_for("public.confirm", lang=signature.locale, token=make_token(signature))
             ),

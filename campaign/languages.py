@@ -44,6 +44,10 @@ def current() -> str:
         # saves it in the cookie, and the organiser's next pages keep it.
         g.lang, g.lang_from_url = chosen, True
         return chosen
+    prefix = request.path.split("/", 2)[1]
+    if prefix in current_app.config["LANGUAGES"]:
+        # An address in a language that matched no page: its error page is in that language.
+        return prefix
     return negotiate()
 
 

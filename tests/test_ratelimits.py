@@ -73,7 +73,7 @@ def test_a_refused_signature_comes_back_with_everything_typed(app, client):
     assert re.search(r'value="initial"[^>]*checked|checked[^>]*value="initial"', html)
     # Said in the page's language, where the form's errors are said, with focus on it.
     summary = re.search(r'<div class="error-summary"[^>]*autofocus>(.*?)</div>', html, re.S)
-    assert summary and "подождите" in summary[1]
+    assert summary and "время ожидания" in summary[1]
     # Once the wait is over, the same form, sent as it came back, signs.
     time.sleep(2.2)
     again = dict(typed, csrf_token=csrf_token(html))

@@ -128,7 +128,7 @@ class SignForm(TranslatedForm):
         validators=[Length(max=500, message=_l("Please use at most %(max)d characters."))],
     )
     display = RadioField(
-        _l("How may your name appear on this page?"),
+        _l("How may your name appear on this page and in the lists handed over?"),
         choices=[
             SelectChoice(Display.HIDDEN.value, _l("Do not show my name")),
             SelectChoice(Display.INITIAL.value, _l("First name and initial")),

@@ -45,13 +45,19 @@ bp = Blueprint("public", __name__)
 REFUSED_FORMS: dict[str, Callable[[int | None], Response | None]] = {}
 
 
-def post_limit(name: str):
+def post_limit(name: str, exempt_when: Callable[[], bool] | None = None):
     """The rate limit on POSTs configured under RATELIMIT_<name>, counted for it alone."""
     return limiter.limit(
         lambda: current_app.config[f"RATELIMIT_{name}"],
         methods=["POST"],
         scope=name.lower(),
+        exempt_when=exempt_when,
     )
+
+
+def _switching_language() -> bool:
+    """Whether this POST only asks for its form in another language (campaign.html)."""
+    return "switch_language" in request.form
 
 
 @bp.url_value_preprocessor
@@ -110,13 +116,16 @@ def home() -> Response:
 
 @bp.route("/<lang:lang>/<slug>/", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@post_limit("SIGN")
+@post_limit("SIGN", exempt_when=_switching_language)
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
     form = _sign_form(campaign)
     if not form.is_submitted():
         form.via.data = request.args.get("via", "")[:32]
+        return _campaign_page(campaign, form)
+    if _switching_language():
+        # The form as it was typed, in this page's language: nothing checked, nothing signed.
         return _campaign_page(campaign, form)
     if campaign.signing_paused or not form.validate():
         return _campaign_page(campaign, form, status=400 if form.errors else 503)
