@@ -189,6 +189,12 @@ def _error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
+        from flask.globals import request_ctx
+
+        if request_ctx.url_adapter is None:
+            # No address can be built for the host the request named (Werkzeug's BadHost),
+            # so no page with links can answer it. Browsers never send such a request.
+            return f"{error.code} {error.name}\n", error.code or 400, {"Content-Type": "text/plain"}
         headers = {}
         retry_after = None
         if error.code == 429:
@@ -204,8 +210,13 @@ def _error_pages(app: Flask) -> None:
 
             again = REFUSED_FORMS.get(request.endpoint or "")
             if again is not None and request.method == "POST":
-                # A refused form keeps what was typed: it comes back filled in.
-                refused = again(retry_after)
+                # A refused form keeps what was typed: it comes back filled in, unless what
+                # was sent cannot be read as a form (too large, malformed): then the plain
+                # page says to wait.
+                try:
+                    refused = again(retry_after)
+                except HTTPException:
+                    refused = None
                 if refused is not None:
                     refused.headers.update(headers)
                     return refused
@@ -263,7 +274,8 @@ def _template_helpers(app: Flask) -> None:
 _REDACTIONS = (
     (re.compile(r"\?[^\s\"]*"), "?…"),
     # Every character an address's local part may hold (RFC 5322's atext and dots).
-    (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+"), "<email>"),
+    # The @ may come percent-encoded, as in a path that a request log line shows.
+    (re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+(@|%40)[\w-]+(\.[\w-]+)+", re.IGNORECASE), "<email>"),
     (re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b"), "<address>"),
     (
         re.compile(r"(?<![\w:])(?=[0-9a-fA-F:]*::|(?:[0-9a-fA-F]{1,4}:){5})[0-9a-fA-F:]{2,39}"),

@@ -38,9 +38,13 @@ from campaign.extensions import db
 log = logging.getLogger(__name__)
 
 # Work waiting for a thread, per process, at most. Beyond it the thread that answered
-# waits for room: what fills the backlog is everyone's work, so that wait tells nothing
-# about one signer, and a mail server that falls behind cannot fill the memory.
+# waits for room, at most ROOM_WAIT seconds, and then drops the work (logged): what fills
+# the backlog is everyone's work, so neither the wait nor the drop tells anything about one
+# signer. A mail server that falls behind cannot fill the memory, and one that stops
+# answering holds each request thread a second, not until it answers: the site stays up.
+# What is dropped is an email, never a signature; the signer can ask for it again.
 BACKLOG = 256
+ROOM_WAIT = 1.0
 
 
 class _Workers:
@@ -53,9 +57,11 @@ class _Workers:
         self._room = threading.BoundedSemaphore(BACKLOG)
 
     def submit(self, work: Callable[[], None], threads: int) -> None:
-        """Queue ``work``; wait while the backlog is full."""
+        """Queue ``work``; wait a moment while the backlog is full, then give it up."""
         pool, room = self._current(threads)
-        room.acquire()
+        if not room.acquire(timeout=ROOM_WAIT):
+            log.warning("deferred work dropped: %d tasks already wait", BACKLOG)
+            return
         try:
             future = pool.submit(work)
         except RuntimeError:

@@ -9,6 +9,7 @@ from babel import support
 from flask import request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto  # the marker of a form that reads the request itself
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms.fields import FileField
 from wtforms.i18n import messages_path
@@ -58,7 +59,12 @@ class TranslatedForm(FlaskForm):
             under a text field's name would reach that field's filters and validators,
             which expect text, and fail there. A form without a file field sees the text
             fields alone, and such a file is simply not there.
+
+            A JSON body is no form's: Flask-WTF would read it as one, with values that need
+            not be text (numbers, lists, objects). Such a request sends no fields at all.
             """
+            if formdata is _Auto and request.is_json:
+                return None
             data = super().wrap_formdata(form, formdata)  # type: ignore[misc]
             if isinstance(data, CombinedMultiDict) and not any(
                 isinstance(field, FileField) for field in form

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,24 @@ def test_a_full_backlog_holds_the_answering_thread_until_there_is_room(monkeypat
     thread.join()
     workers.wait()
     assert done == ["first", "second"]
+
+
+def test_work_that_finds_no_room_in_time_is_dropped_not_waited_for(monkeypatch, caplog):
+    # A mail server that takes emails and never answers: the backlog fills, and the
+    # threads that answer must not hang with it (the whole site would stop).
+    monkeypatch.setattr(afterwards, "BACKLOG", 1)
+    monkeypatch.setattr(afterwards, "ROOM_WAIT", 0.2)
+    workers = afterwards._Workers()
+    release = threading.Event()
+    done: list[str] = []
+    workers.submit(lambda: (release.wait(30), done.append("stuck")), 1)
+    started = time.monotonic()
+    workers.submit(lambda: done.append("dropped"), 1)
+    assert 0.2 <= time.monotonic() - started < 5
+    assert "deferred work dropped" in caplog.text
+    release.set()
+    workers.wait()
+    assert done == ["stuck"]
 
 
 def test_work_handed_over_is_finished_when_the_process_exits(tmp_path):

@@ -206,3 +206,38 @@ def test_error_pages_name_the_error_in_their_title(client, url, title):
     response = client.get(url)
     assert response.status_code == 404
     assert f"<title>{title}</title>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("path", "field"), PUBLIC_FORMS)
+@pytest.mark.parametrize("body", ["[1]", "true", "7", '{"name": {"a": 1}, "email": ["x"]}', "{"])
+def test_a_json_body_is_no_form(app, client, path, field, body):
+    # Flask-WTF would read JSON as form data, with values that are not text.
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 400, response.status_code
+    with app.app_context():
+        assert db.session.scalars(select(Signature)).all() == []
+
+
+@pytest.mark.parametrize("host", ["a" * 64, "a..b"])
+def test_a_host_no_address_can_be_built_for_is_a_plain_400(client, host):
+    for method, path in [("GET", "/en/privacy"), ("POST", "/en/zhanaozen/"), ("GET", "/nope")]:
+        response = client.open(path, method=method, headers={"Host": host})
+        assert response.status_code in {400, 404}, (path, response.status_code)
+        assert response.mimetype == "text/plain"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("application/json", '{"name": ', [400, 429, 429]),
+        # Too large to read even to find out whether it asks only for another language.
+        ("application/x-www-form-urlencoded", "x=" + "a" * 70000, [413, 413, 413]),
+    ],
+)
+def test_a_post_that_cannot_be_read_is_refused_cleanly(app, client, content_type, body, expected):
+    app.config.update(RATELIMIT_SIGN="1 per minute", MAX_FORM_MEMORY_SIZE=60000)
+    statuses = [
+        client.post("/en/zhanaozen/", data=body, content_type=content_type).status_code
+        for _ in range(3)
+    ]
+    assert statuses == expected
