@@ -94,7 +94,7 @@ def _erase_locked(session: Session, signature: Signature) -> None:
     """Delete a signature that lock_for_change has just re-read and locked; fix the counts."""
     if signature.status == SignatureStatus.CONFIRMED:
         counting.add(session, signature.campaign_id, -1)
-    elif signature.status == SignatureStatus.INVALIDATED:
+    elif signature.status == SignatureStatus.INVALIDATED and signature.confirmed_at is not None:
         counting.add_removed(
             session, signature.campaign_id, Counter({signature.invalid_reason: -1})
         )
@@ -119,15 +119,9 @@ def purge_pending(session: Session, older_than: timedelta) -> int:
             Signature.created_at < cutoff,
             confirming.newest_link_expired(),
         )
-        .returning(Signature.campaign_id, Signature.status, Signature.invalid_reason)
+        .returning(Signature.id)
     ).all()
-    # Never confirmed, so never counted; but a moderator may have taken some out first.
-    removed: dict[int, Counter[str]] = {}
-    for campaign_id, status, reason in gone:
-        if status == SignatureStatus.INVALIDATED:
-            removed.setdefault(campaign_id, Counter())[reason] -= 1
-    for campaign_id, changes in sorted(removed.items()):
-        counting.add_removed(session, campaign_id, changes)
+    # Never confirmed, so never counted, nor removed from the count.
     return len(gone)
 
 

@@ -153,11 +153,13 @@ def _confirmed_at_domain(campaign_id: int, domain: str) -> tuple[ColumnElement[b
     """The campaign's confirmed signatures at ``domain``: those that make a domain shared.
 
     Confirmed ones only: whoever wanted a person's own domain shown could otherwise add
-    unconfirmed signatures at it, with no mailbox there, until enough shared it.
+    unconfirmed signatures at it, with no mailbox there, until enough shared it. Those
+    invalidated since still count: they were confirmed from a mailbox there, and a moderator
+    who has taken a domain's signatures out must find them again to restore them.
     """
     return (
         Signature.campaign_id == campaign_id,
-        Signature.status == SignatureStatus.CONFIRMED,
+        Signature.confirmed_at.is_not(None),
         _at_domain(domain),
     )
 
@@ -239,7 +241,8 @@ def _set_invalidated(
     """Invalidate (with a reason) or restore (reason None) signatures; keep the count exact.
 
     Returns how many changed. A confirmed signature leaves the count when invalidated and
-    comes back into it when restored; a pending one was never in it.
+    comes back into it when restored, and the removals line (removal_counts) counts it
+    meanwhile; a pending one was never in the count, so it was never removed from it.
     """
     signatures = counting.lock_for_change(session, signatures)
     changed = delta = 0
@@ -251,18 +254,18 @@ def _set_invalidated(
         if reason is not None and signature.status != SignatureStatus.INVALIDATED:
             if signature.status == SignatureStatus.CONFIRMED:
                 delta -= 1
+                removed[reason.value] += 1
             signature.status = SignatureStatus.INVALIDATED
             signature.invalidated_at = now
             signature.invalid_reason = reason.value
-            removed[reason.value] += 1
             changed += 1
         elif reason is None and signature.status == SignatureStatus.INVALIDATED:
             if signature.confirmed_at is not None:
                 signature.status = SignatureStatus.CONFIRMED
                 delta += 1
+                removed[signature.invalid_reason] -= 1
             else:
                 signature.status = SignatureStatus.PENDING
-            removed[signature.invalid_reason] -= 1
             signature.invalidated_at = None
             signature.invalid_reason = ""
             changed += 1

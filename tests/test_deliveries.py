@@ -71,10 +71,37 @@ def record(client, **fields):
         "delivered_on": "2026-06-01",
         "method": "by hand",
         "export_format": "pdf",
+        # As copied from the manifest of a pack made just now.
+        "cutoff": deliveries.cutoff_now().strftime(deliveries.CUTOFF_FORMAT),
         "csrf_token": page_token(client, RECORD),
     }
     data.update(fields)
     return client.post(RECORD, data=data)
+
+
+def test_the_cutoff_is_copied_from_the_manifest_never_filled_in(session, signed_in, campaign):
+    early = datetime(2026, 5, 1, tzinfo=UTC)
+    confirmed_at(make_signature(session, campaign, country="AT"), early)
+    session.commit()
+    _, _, cutoff = manifest_of(make_pack(signed_in, embassy="at-vienna"))
+    # Someone signs after the pack was made, before the delivery is recorded.
+    late = make_signature(session, campaign, country="AT")
+    session.commit()
+
+    page = signed_in.get(RECORD + "?embassy=at-vienna").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="cutoff"[^>]*>', page)[0]
+    assert 'value=""' in field and "required" in field
+    missing = record(signed_in, embassy="at-vienna", cutoff="")
+    assert missing.status_code == 400
+    assert "Copy the cutoff from the manifest" in missing.get_data(as_text=True)
+    assert session.scalar(select(func.count(Delivery.id))) == 0
+
+    assert record(signed_in, embassy="at-vienna", cutoff=cutoff).status_code == 303
+    session.expire_all()
+    (delivery,) = session.scalars(select(Delivery))
+    assert delivery.row_count == 1
+    delivered = session.scalars(select(DeliveredSignature.signature_id)).all()
+    assert late.id not in delivered
 
 
 def test_recording_a_delivery_stores_count_hash_cutoff_and_signatures(session, signed_in, campaign):

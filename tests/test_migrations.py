@@ -102,6 +102,8 @@ def _insert(conn, table, **values) -> int:
 def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
     backend, tmp_path, request
 ):
+    from datetime import UTC, datetime
+
     from sqlalchemy import MetaData
     from sqlalchemy.orm import Session
 
@@ -115,13 +117,16 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
         numbers = iter(range(1, 100))
         with engine.begin() as conn:
             ids = []
+            # (reason, whether confirmed before it was taken out): one never confirmed was
+            # never in the count, so it was never removed from it (migration 0011).
             for slug, reasons in (
-                ("first", ["fake", "fake", "duplicate", ""]),
-                ("second", ["fake"]),
+                ("first", [("fake", True), ("fake", True), ("duplicate", True), ("", True)]),
+                ("second", [("fake", True), ("fake", False), ("duplicate", False)]),
             ):
                 campaign_id = _insert(conn, campaigns, slug=slug, goal=100)
                 ids.append(campaign_id)
-                for status, reason in [("confirmed", ""), *(("invalidated", r) for r in reasons)]:
+                rows = [("confirmed", "", True), *(("invalidated", *r) for r in reasons)]
+                for status, reason, was_confirmed in rows:
                     n = next(numbers)
                     _insert(
                         conn,
@@ -134,6 +139,7 @@ def test_removal_counts_are_filled_from_the_signatures_already_invalidated(
                         country="GB",
                         status=status,
                         invalid_reason=reason,
+                        confirmed_at=datetime(2026, 1, 2, tzinfo=UTC) if was_confirmed else None,
                     )
         command.upgrade(cfg, "head")
         with Session(engine) as session:

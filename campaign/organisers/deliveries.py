@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from campaign import campaigns, deliveries, downloads, languages, paper
-from campaign.deliveries import CUTOFF_FORMAT, parse_cutoff
+from campaign.deliveries import parse_cutoff
 from campaign.extensions import csrf, db
 from campaign.models import Campaign, Delivery
 from campaign.organisers import bp
@@ -132,7 +132,6 @@ def delivery_record(slug: str):
         form.embassy.data = request.args.get("embassy", "")
         form.body.data = request.args.get("body", "")
         form.new_only.data = request.args.get("new_only") == "1"
-        form.cutoff.data = deliveries.cutoff_now().strftime(CUTOFF_FORMAT)
         return _record_page(campaign, form)
     if not form.validate():
         return _record_page(campaign, form, status=400)
@@ -149,7 +148,7 @@ def delivery_record(slug: str):
             deliveries.DeliveryInput(
                 recipient=recipient,
                 delivered_on=form.delivered_on.data,
-                cutoff=parse_cutoff(form.cutoff.data) or deliveries.cutoff_now(),
+                cutoff=parse_cutoff(form.cutoff.data),
                 new_only=form.new_only.data,
                 method=form.method.data or "",
                 export_format=form.export_format.data,

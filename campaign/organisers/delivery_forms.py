@@ -194,6 +194,17 @@ class PackForm(_Recipient, _Cutoff, TranslatedForm):
 class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
     """What was handed to whom, when and how; the rows are read again when recorded."""
 
+    # Copied from the manifest, never filled in: a cutoff later than the pack's would record
+    # signatures the pack never held as delivered, and "new since the last delivery" would
+    # then skip them for good.
+    cutoff = StringField(
+        _l("Signatures confirmed up to (UTC, as printed in the manifest)"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Copy the cutoff from the manifest of the pack handed over.")),
+            Length(max=40),
+        ],
+    )
     delivered_on = DateField(
         _l("Delivered on"),
         validators=[DataRequired(_l("Please give the date.")), SENSIBLE_DATES],
