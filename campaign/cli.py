@@ -324,9 +324,14 @@ def export_pack_command(
         new_only=new_only,
         cutoff=moment,
     )
-    download = downloads.pack(
-        db.session, _campaign_or_fail(slug), request, None, via="command line"
-    )
+    try:
+        download = downloads.pack(
+            db.session, _campaign_or_fail(slug), request, None, via="command line"
+        )
+    except downloads.NothingToDeliver:
+        raise click.ClickException(
+            "No signature to deliver with these options: no pack was made."
+        ) from None
     _write_download(download, output)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from campaign import audit, exports
+from campaign.embassies import name_in
 from campaign.models import (
     Campaign,
     DeliveredSignature,
@@ -384,14 +385,19 @@ class HandOver:
     delivered_on: date
 
 
-def receipt_deliveries(session: Session, campaign_id: int, code: str) -> list[HandOver]:
-    """The delivered packs of this campaign that held the signature with this receipt."""
+def receipt_deliveries(
+    session: Session, campaign_id: int, code: str, language: str
+) -> list[HandOver]:
+    """The delivered packs of this campaign that held the signature with this receipt.
+
+    An embassy is named in ``language``, as the packs name it; a body as the organisers did.
+    """
     receipt = normalise_receipt(code)
     if receipt is None:
         return []
     found: list[Any] = list(
         session.execute(
-            select(Delivery.recipient, Embassy.name, Delivery.delivered_on)
+            select(Delivery.recipient, Embassy, Delivery.delivered_on)
             .join(DeliveredSignature, DeliveredSignature.delivery_id == Delivery.id)
             .join(Signature, Signature.id == DeliveredSignature.signature_id)
             .outerjoin(Embassy, Embassy.id == Delivery.embassy_id)
@@ -399,4 +405,7 @@ def receipt_deliveries(session: Session, campaign_id: int, code: str) -> list[Ha
             .order_by(Delivery.delivered_on, Delivery.id)
         )
     )
-    return [HandOver(embassy or body, on.date()) for body, embassy, on in found]
+    return [
+        HandOver(name_in(embassy, language) if embassy else body, on.date())
+        for body, embassy, on in found
+    ]

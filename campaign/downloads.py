@@ -83,6 +83,10 @@ class RequestError(ValueError):
     """A combination of options that cannot be exported."""
 
 
+class NothingToDeliver(RequestError):
+    """A pack would hold no signature: nothing is made, and the organiser is told so."""
+
+
 def _start(day: date | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC) if day else None
 
@@ -176,7 +180,12 @@ def signature_list(
     cells = exports.spreadsheet_rows(rows, layout, guard=request.format == "csv")
     # The name tells an internal list from one to hand over, and whom that one is for.
     kind = "to-hand-over" if request.handed_over else "own-list"
-    for_whom = f"-{request.embassy.key}" if request.embassy is not None else ""
+    if request.embassy is not None:
+        for_whom = f"-{_file_part(Recipient(embassy=request.embassy))}"
+    elif request.body.strip():
+        for_whom = f"-{_file_part(Recipient(body=request.body.strip()))}"
+    else:
+        for_whom = ""
     stamp = f"cutoff-{cutoff:%Y-%m-%d-%H%M%S}" if cutoff is not None else f"{utcnow():%Y%m%d-%H%M}"
     name = f"{campaign.slug}-{kind}{for_whom}-{stamp}.{request.format}"
     if request.format == "csv":
@@ -228,6 +237,8 @@ def pack(
             )
             for embassy in deliveries.embassies(session)
         ]
+        if not any(exports.count(session, selection).total for _r, selection in wanted):
+            raise NothingToDeliver("no embassy has a signature to deliver")
         output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller to send
         built = packs.build_zip(session, campaign, wanted, request.language, output)
         output.seek(0)
@@ -256,6 +267,8 @@ def pack(
     selection = deliveries.selection_for(
         session, campaign.id, recipient, new_only=request.new_only, until=cutoff
     )
+    if exports.count(session, selection).total == 0:
+        raise NothingToDeliver("no signature to deliver")
     return _pdf(
         session,
         campaign,

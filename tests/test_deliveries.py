@@ -457,6 +457,14 @@ def test_receipt_shows_where_and_when_it_was_delivered(app, session, signed_in, 
     assert "ITUC on June 3, 2026" in told
     # Nothing else about the signature or its signer.
     assert "Delivered Person" not in html and "@" not in told and "AT" not in told
+    # In Russian the embassy is named in Russian, as the packs name it; a body as recorded.
+    token = page_token(visitor, "/ru/zhanaozen/receipt")
+    russian = visitor.post(
+        "/ru/zhanaozen/receipt", data={"receipt": delivered.receipt, "csrf_token": token}
+    )
+    told = answer(russian.get_data(as_text=True))
+    assert "Посольство Республики Казахстан (Австрия)" in told
+    assert "Embassy" not in told and "ITUC" in told
 
 
 def test_receipt_not_delivered_and_unknown_get_the_same_answer(app, session, campaign):
@@ -543,3 +551,65 @@ def test_a_stale_form_keeps_what_was_typed_and_records_nothing(app, client):
     assert notes in html and 'value="in person"' in html
     with app.app_context():
         assert db.session.scalars(select(Delivery)).all() == []
+
+
+def test_a_stale_pack_form_keeps_what_was_chosen_and_makes_nothing(app, client):
+    from campaign.extensions import db
+
+    # Set up in an app context of its own: each request below has its own, as when served.
+    with app.app_context():
+        organiser = make_organiser(db.session)
+        db.session.commit()
+    log_in(client, organiser)
+    response = client.post(
+        PACKS,
+        data={
+            "embassy": "at-vienna",
+            "language": "ru",
+            "cutoff": "2026-05-01 00:00:00",
+            "csrf_token": "old",
+        },
+    )
+    assert response.status_code == 400, response.headers
+    html = response.get_data(as_text=True)
+    assert "The form was open for too long" in html
+    assert re.search(r'<option selected value="at-vienna"|<option value="at-vienna" selected', html)
+    assert 'value="2026-05-01 00:00:00"' in html
+    with app.app_context():
+        made = select(AuditEntry).where(AuditEntry.action == audit.PACK_EXPORTED)
+        assert db.session.scalars(made).all() == []
+
+
+@pytest.mark.parametrize("embassy", ["at-vienna", "*"])
+def test_a_pack_with_no_signature_is_not_made_and_says_why(
+    session, signed_in, campaign, runner, tmp_path, embassy
+):
+    from campaign.organisers.delivery_forms import EVERY_EMBASSY
+
+    confirmed_at(make_signature(session, campaign, country="AT"), datetime(2026, 5, 2, tzinfo=UTC))
+    session.commit()
+    chosen = EVERY_EMBASSY if embassy == "*" else embassy
+    before = {"embassy": chosen, "cutoff": "2026-05-01 00:00:00"}
+    response = signed_in.post(
+        PACKS, data={**before, "language": "en", "csrf_token": page_token(signed_in, DELIVERIES)}
+    )
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "No signature to deliver with this choice: no pack was made." in response.get_data(
+        as_text=True
+    )
+    assert (
+        session.scalars(select(AuditEntry).where(AuditEntry.action == audit.PACK_EXPORTED)).all()
+        == []
+    )
+    # A day later the signature is there to deliver.
+    assert make_pack(signed_in, embassy=chosen, cutoff="2026-05-03 00:00:00")
+
+    where = ["--every-embassy"] if embassy == "*" else ["--embassy", embassy]
+    target = tmp_path / "pack"
+    result = runner.invoke(
+        args=["export", "pack", "zhanaozen", *where, "--cutoff", "2026-05-01 00:00:00",
+              "-o", str(target)]
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "No signature to deliver with these options" in result.output
+    assert not target.exists()

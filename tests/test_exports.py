@@ -365,6 +365,11 @@ def test_a_list_for_an_embassy_or_a_body_is_always_one_to_hand_over(session, sig
         "to-hand-over-at-vienna-"
         in export(signed_in, embassy="at-vienna").headers["Content-Disposition"]
     )
+    # A body's list is named after the body, as its pack is.
+    assert (
+        "to-hand-over-workers-group-at-the-ilo-cutoff-"
+        in export(signed_in, body="Workers' Group at the ILO").headers["Content-Disposition"]
+    )
     own = export(signed_in)
     assert "zhanaozen-own-list-" in own.headers["Content-Disposition"]
     assert own.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -372,7 +377,7 @@ def test_a_list_for_an_embassy_or_a_body_is_always_one_to_hand_over(session, sig
     names = {row[header.index("Name")] for row in rows}
     assert {"Full Name", "Hidden Person", "Left Out"} <= names
     exported = audit_entries(session, audit.SIGNATURES_EXPORTED)
-    assert [e.detail["for_delivery"] for e in exported] == [True, True, True, False]
+    assert [e.detail["for_delivery"] for e in exported] == [True, True, True, True, False]
 
 
 def test_emails_are_refused_on_a_list_for_an_embassy_or_a_body(session, signed_in, runner):

@@ -77,6 +77,7 @@ def test_the_delivery_history_names_the_format_as_the_record_form_does(signed_in
             "delivered_on": "2026-06-01",
             "method": "by hand",
             "export_format": "paper",
+            "cutoff": "2026-05-31 12:00:00",
             "csrf_token": page_token(signed_in, RECORD),
         },
     )

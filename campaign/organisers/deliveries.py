@@ -88,6 +88,7 @@ def deliveries_page(slug: str):
 
 
 @bp.post("/campaigns/<slug>/packs")
+@csrf.exempt  # the form checks its own token, so a stale one keeps what was chosen
 def pack_download(slug: str):
     """A PDF pack for one embassy or body, or a zip with one pack per embassy."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
@@ -96,19 +97,24 @@ def pack_download(slug: str):
     if not form.validate():
         return _deliveries_page(campaign, form, status=400)
     every = form.embassy.data == EVERY_EMBASSY
-    download = downloads.pack(
-        db.session,
-        campaign,
-        downloads.PackRequest(
-            language=form.language.data,
-            embassy=None if every else _embassy(form.embassy.data),
-            body=form.body.data or "",
-            every_embassy=every,
-            new_only=form.new_only.data,
-            cutoff=parse_cutoff(form.cutoff.data),
-        ),
-        require_organiser(),
-    )
+    try:
+        download = downloads.pack(
+            db.session,
+            campaign,
+            downloads.PackRequest(
+                language=form.language.data,
+                embassy=None if every else _embassy(form.embassy.data),
+                body=form.body.data or "",
+                every_embassy=every,
+                new_only=form.new_only.data,
+                cutoff=parse_cutoff(form.cutoff.data),
+            ),
+            require_organiser(),
+        )
+    except downloads.NothingToDeliver:
+        # Rather than a letter about no signature, or an empty zip.
+        form.embassy.errors.append(_("No signature to deliver with this choice: no pack was made."))
+        return _deliveries_page(campaign, form, status=400)
     return _send(download)
 
 

@@ -288,7 +288,9 @@ def receipt(slug: str):
     if request.method == "POST":
         if not form.validate():
             return render_template("public/receipt.html", **context), 400
-        handovers = deliveries.receipt_deliveries(db.session, campaign.id, form.receipt.data)
+        handovers = deliveries.receipt_deliveries(
+            db.session, campaign.id, form.receipt.data, g.lang
+        )
         return render_template("public/receipt.html", checked=True, handovers=handovers, **context)
     return render_template("public/receipt.html", **context)
 
