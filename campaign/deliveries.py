@@ -202,6 +202,8 @@ def record(
         )
         session.add(delivery)
         session.flush()
+        # Read in the same transaction as the rows below, so the two agree.
+        delivery.total = exports.count(session, selection).total
         manifest = exports.Manifest()
         batch: list[dict[str, int]] = []
         for row in exports.rows(session, selection):

@@ -291,7 +291,11 @@ def delivery_pack(
     *,
     via: str = "web",
 ) -> Download:
-    """The pack of a recorded delivery again, made from exactly the signatures it held."""
+    """The pack of a recorded delivery again, from the signatures it listed, and its total.
+
+    The same rows and hash as the pack handed over, unless a signer has since been erased
+    (withdrawn, or past the retention time): a list of people is not kept for ever.
+    """
     recipient = deliveries.recipient_of(session, delivery)
     base = deliveries.selection_for(session, campaign.id, recipient, until=delivery.cutoff)
     selection = replace(base, countries=None, delivery_id=delivery.id)
@@ -306,6 +310,7 @@ def delivery_pack(
         filename=f"{campaign.slug}-delivery-{delivery.id}.pdf",
         detail={"delivery_id": delivery.id},
         on=delivery.delivered_on.date(),
+        total=delivery.total,
     )
 
 
@@ -321,9 +326,12 @@ def _pdf(
     filename: str,
     detail: dict[str, Any],
     on: date | None = None,
+    total: int | None = None,
 ) -> Download:
     output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller to send
-    built = packs.build(session, campaign, recipient, selection, language, output, on=on)
+    built = packs.build(
+        session, campaign, recipient, selection, language, output, on=on, total=total
+    )
     output.seek(0)
     audit.record(
         session,

@@ -61,17 +61,17 @@ class Selection:
     # was never handed, such as one whose confirmation was still being saved while that
     # delivery was read. Nothing listable is then ever skipped by "new since".
     undelivered_to: tuple[int | None, str] | None = None
-    # Exactly the signatures handed over in this recorded delivery.
+    # Exactly the signatures handed over in this recorded delivery, whatever became of them
+    # since (taken out of the count since, they were still in it).
     delivery_id: int | None = None
     # Leave out signers who asked not to be in the lists handed to the embassies.
     omit_excluded: bool = False
 
     def where(self, query: Select[Any]) -> Select[Any]:
         """``query`` narrowed to the signatures of this selection, excluded ones kept."""
-        query = query.where(
-            Signature.campaign_id == self.campaign_id,
-            Signature.status == SignatureStatus.CONFIRMED,
-        )
+        query = query.where(Signature.campaign_id == self.campaign_id)
+        if self.delivery_id is None:
+            query = query.where(Signature.status == SignatureStatus.CONFIRMED)
         if self.countries is not None:
             query = query.where(Signature.country.in_(self.countries))
         if self.since is not None:

@@ -342,6 +342,9 @@ class Delivery(Base):
     method: Mapped[str] = mapped_column(String(64), default="")
     export_format: Mapped[str] = mapped_column(String(16), default="")
     row_count: Mapped[int] = mapped_column(default=0)
+    # Signatures the pack counted: those listed and those whose signers asked to be left
+    # out of the lists. None for a delivery recorded before it was kept (migration 0012).
+    total: Mapped[int | None]
     # SHA-256 over the delivered rows, as printed in the pack's manifest.
     rows_hash: Mapped[str] = mapped_column(String(64), default="")
     # Signatures confirmed up to this moment were in the delivery.

@@ -88,12 +88,19 @@ def build(
     output: IO[bytes],
     *,
     on: date | None = None,
+    total: int | None = None,
 ) -> Pack:
-    """Write the pack of ``selection`` for ``recipient`` in ``language`` to ``output``."""
+    """Write the pack of ``selection`` for ``recipient`` in ``language`` to ``output``.
+
+    ``total``, when given, is the number of signatures the pack says it counts (a recorded
+    delivery's); otherwise those of ``selection`` are counted now.
+    """
     regular, bold = register_pdf_fonts()
     with force_locale(language):
         layout = _Layout(regular, bold, language)
         counts = exports.count(session, selection)
+        if total is not None:
+            counts = exports.Counts(total=max(total, counts.listed), listed=counts.listed)
         manifest = exports.Manifest()
         made = cutoff_now()
         cutoff = selection.until or made

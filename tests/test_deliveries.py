@@ -388,14 +388,24 @@ def test_recording_needs_a_recipient_a_past_date_and_a_sane_cutoff(session, sign
 
 
 def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campaign):
-    for name in ("Әсел Қайратқызы", "Наталья Соколова", "John Smith"):
+    from campaign import moderation
+
+    listed = [
         make_signature(session, campaign, country="AT", name=name)
+        for name in ("Әсел Қайратқызы", "Наталья Соколова", "John Smith")
+    ]
+    make_signature(session, campaign, country="AT", name="Left Out", exclude_from_delivery=True)
     session.commit()
     assert record(signed_in, embassy="at-vienna").status_code == 303
     later = make_signature(session, campaign, country="AT", name="Came Later")
+    # Taken out of the count after it was handed over: it was in the pack all the same.
+    moderation.invalidate(
+        session, make_organiser(session), listed[2], moderation.InvalidReason.DUPLICATE
+    )
     session.commit()
     session.expire_all()
     (delivery,) = session.scalars(select(Delivery))
+    assert (delivery.row_count, delivery.total) == (3, 4)
     page = signed_in.get(DELIVERIES).get_data(as_text=True)
     response = signed_in.post(
         f"/organisers/campaigns/zhanaozen/deliveries/{delivery.id}/pack",
@@ -405,7 +415,8 @@ def test_pack_of_a_recorded_delivery_matches_its_hash(session, signed_in, campai
     count, digest, _cutoff = manifest_of(response.get_data())
     assert (count, digest) == (delivery.row_count, delivery.rows_hash)
     text = pdf_text(response.get_data())
-    assert "Әсел Қайратқызы" in text and later.name not in text
+    assert "Әсел Қайратқызы" in text and "John Smith" in text and later.name not in text
+    assert "4 signatures in total, of which 3 are listed in this pack." in text
     entries = session.scalars(
         select(AuditEntry).where(AuditEntry.action == audit.PACK_EXPORTED)
     ).all()
