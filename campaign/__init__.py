@@ -220,6 +220,16 @@ def _error_pages(app: Flask) -> None:
                 if refused is not None:
                     refused.headers.update(headers)
                     return refused
+            again_fields = _fields_to_send_again()
+            if again_fields:
+                headers["Cache-Control"] = "no-store"
+            page = render_template(
+                "errors/error.html",
+                error=error,
+                retry_after=retry_after,
+                again_fields=again_fields,
+            )
+            return page, 429, headers
         page = render_template("errors/error.html", error=error, retry_after=retry_after)
         return page, error.code or 500, headers
 
@@ -230,8 +240,17 @@ def _error_pages(app: Flask) -> None:
         from campaign.extensions import db
 
         db.session.rollback()
-        page = render_template("errors/error.html", error=ServiceUnavailable(), retry_after=30)
-        return page, 503, {"Retry-After": "30"}
+        again_fields = _fields_to_send_again()
+        page = render_template(
+            "errors/error.html",
+            error=ServiceUnavailable(),
+            retry_after=30,
+            again_fields=again_fields,
+        )
+        headers = {"Retry-After": "30"}
+        if again_fields:
+            headers["Cache-Control"] = "no-store"
+        return page, 503, headers
 
     @app.errorhandler(DataError)
     def unstorable(error: DataError) -> tuple[str, int]:
@@ -248,6 +267,21 @@ def _error_pages(app: Flask) -> None:
 
         db.session.rollback()
         return render_template("errors/error.html", error=None, retry_after=None), 500
+
+
+def _fields_to_send_again() -> list[tuple[str, str]]:
+    """What a public form sent, for the error page's button that sends it again.
+
+    The database busy or a limit reached: the supporter should not have to type it all
+    again. Never for the organisers' forms (a password has no place in a page), nor for a
+    body that cannot be read as a form.
+    """
+    if request.method != "POST" or request.blueprint != "public":
+        return []
+    try:
+        return list(request.form.items(multi=True))
+    except HTTPException:
+        return []
 
 
 def _template_helpers(app: Flask) -> None:

@@ -141,3 +141,63 @@ def test_where_an_embassy_is_suggested_the_risk_is_said_once(client, path):
 )
 def test_the_account_says_when_it_was_written(client, lang, dated):
     assert dated in client.get(f"/{lang}/zhanaozen/").get_data(as_text=True)
+
+
+def _hidden(html: str) -> dict[str, str]:
+    form = re.search(
+        r'<form method="post" action="([^"]+)" class="send-again">(.*?)</form>', html, re.S
+    )
+    assert form, html
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[2]))
+
+
+def test_a_busy_database_answers_with_what_was_typed_ready_to_send_again(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from campaign import signing
+
+    def database_busy(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(signing, "sign", database_busy)
+    page = client.get("/ru/zhanaozen/").get_data(as_text=True)
+    typed = sign_form(csrf_token=csrf_token(page), name="Гульнар Сатпаева", comment="Свободу!")
+    response = client.post("/ru/zhanaozen/", data=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert '<html lang="ru">' in html
+    assert _hidden(html) == typed
+    assert 'action="/ru/zhanaozen/"' in html
+
+    monkeypatch.undo()
+    again = client.post("/ru/zhanaozen/", data=_hidden(html))
+    assert again.status_code == 303
+    assert _signatures(app) == 1
+
+
+def test_a_limited_public_form_comes_back_ready_to_send_again(app, client):
+    app.config["RATELIMIT_RESEND"] = "1 per minute"
+    page = client.get("/en/zhanaozen/resend").get_data(as_text=True)
+    typed = {"email": "someone@example.org", "csrf_token": csrf_token(page)}
+    assert client.post("/en/zhanaozen/resend", data=typed).status_code == 200
+    refused = client.post("/en/zhanaozen/resend", data=typed)
+    assert refused.status_code == 429
+    assert refused.headers["Cache-Control"] == "no-store"
+    assert _hidden(refused.get_data(as_text=True)) == typed
+
+
+def test_an_organisers_form_is_never_sent_back_in_the_page(app, client):
+    app.config["RATELIMIT_LOGIN"] = "1 per minute"
+    page = client.get("/organisers/login").get_data(as_text=True)
+    typed = {
+        "email": "o@example.org",
+        "password": "a secret pass phrase",
+        "csrf_token": csrf_token(page),
+    }
+    client.post("/organisers/login", data=typed)
+    refused = client.post("/organisers/login", data=typed)
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    assert "send-again" not in html and "a secret pass phrase" not in html
