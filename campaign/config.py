@@ -96,6 +96,9 @@ class Defaults:
 
     # Email checks: DNS look-ups only when asked for.
     EMAIL_CHECK_DELIVERABILITY = False
+    # Whether the mail server takes addresses with letters other than ASCII before the @
+    # (SMTPUTF8). Without it such an address is refused when typed, not left unconfirmed.
+    MAIL_SMTPUTF8 = False
     # How long a confirmation link stays valid, in seconds (7 days).
     CONFIRM_MAX_AGE = 7 * 24 * 3600
     # At most this many confirmation emails per signature, the first included.
@@ -149,6 +152,7 @@ _BOOL_KEYS = {
     "DEVELOPMENT",
     "MAIL_USE_TLS",
     "EMAIL_CHECK_DELIVERABILITY",
+    "MAIL_SMTPUTF8",
     "RATELIMIT_ENABLED",
     "SURGE_MODE",
 }

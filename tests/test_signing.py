@@ -118,6 +118,37 @@ def test_an_address_at_an_international_domain_gets_its_email_through_any_relay(
     assert client.get(confirm_link(message)).status_code == 200
 
 
+def test_an_address_with_other_letters_before_the_at_is_refused_unless_the_server_takes_it(
+    app, client, smtp
+):
+    # No ASCII spelling of "иван" reaches the same mailbox: only a mail server that speaks
+    # SMTPUTF8 can write to it. Without one, the signer would wait for an email that never
+    # comes; they are told so on the form instead.
+    page = client.get("/ru/zhanaozen/").get_data(as_text=True)
+    data = sign_form(csrf_token=csrf_token(page), email="иван@example.com")
+    refused = client.post("/ru/zhanaozen/", data=data)
+    assert refused.status_code == 400
+    assert "кроме латинских" in refused.get_data(as_text=True)
+    assert 'value="иван@example.com"' in refused.get_data(as_text=True)
+    assert signatures(app) == []
+
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import _Collector, free_port
+
+    handler = _Collector()
+    server = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
+    server.start()
+    try:
+        app.config.update(MAIL_SMTPUTF8=True, MAIL_PORT=server.port)
+        assert client.post("/ru/zhanaozen/", data=data).status_code == 303
+        [message] = handler.wait_for(1)
+        assert handler.recipients == ["иван@example.com"]
+    finally:
+        server.stop()
+    assert client.get(confirm_link(message)).status_code == 200
+
+
 def test_root_redirects_to_default_campaign_in_the_readers_language(client):
     response = client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
     assert response.status_code == 302

@@ -33,12 +33,23 @@ class Email:
     """Validates an address with email-validator and keeps its normalized form."""
 
     def __call__(self, form: FlaskForm, field: StringField) -> None:
+        address = field.data or ""
+        smtputf8 = current_app.config["MAIL_SMTPUTF8"]
         try:
             result = validate_email(
-                field.data or "",
+                address,
                 check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+                allow_smtputf8=smtputf8,
             )
         except EmailNotValidError as error:
+            if not smtputf8 and not address.rpartition("@")[0].isascii():
+                # A valid address our mail server could never write to: the signature
+                # would wait for a confirmation that cannot come.
+                message = _l(
+                    "We cannot send email to an address with letters other than Latin "
+                    "ones before the @. Please use another address."
+                )
+                raise ValidationError(message) from error
             raise ValidationError(_l("Please enter a valid email address.")) from error
         field.data = result.normalized
 
