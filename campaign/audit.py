@@ -68,6 +68,70 @@ def label(action: str) -> str:
     return str(_LABELS.get(action, action))
 
 
+# What organisers read for each kind of detail an entry may hold.
+_DETAIL_LABELS = {
+    "address_hash": _l("address code"),
+    "body": _l("body"),
+    "country": _l("country"),
+    "cutoff": _l("cutoff"),
+    "delivery_id": _l("delivery"),
+    "domain": _l("email domain"),
+    "duplicates": _l("duplicates"),
+    "embassy": _l("embassy"),
+    "excel": _l("for Excel"),
+    "for_delivery": _l("to hand over"),
+    "format": _l("format"),
+    "language": _l("language"),
+    "new_only": _l("new since the last delivery"),
+    "packs": _l("packs"),
+    "reason": _l("reason"),
+    "recipient": _l("recipient"),
+    "rejected": _l("rejected"),
+    "role": _l("role"),
+    "rows": _l("rows"),
+    "rows_hash": _l("rows hash"),
+    "scope": _l("scope"),
+    "search": _l("search"),
+    "second_factor_reset": _l("second factor reset"),
+    "signature": _l("signature"),
+    "since": _l("from"),
+    "until": _l("until"),
+    "via": _l("through"),
+    "with_emails": _l("with email addresses"),
+}
+_DETAIL_VALUES = {
+    "bulk": _l("all that matched"),
+    "web": _l("the website"),
+    "command line": _l("the command line"),
+    "every embassy": _l("every embassy"),
+    "coordinator": _l("coordinator"),
+    "moderator": _l("moderator"),
+}
+
+
+def detail_items(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as (what, value) in the reader's language; empty ones left out."""
+    from campaign import countries, languages, moderation  # moderation writes to this log
+
+    reasons = {r.value: r.label for r in (*moderation.InvalidReason, *moderation.RestoreReason)}
+    items = []
+    for key, value in sorted(detail.items()):
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            shown = str(_l("yes") if value else _l("no"))
+        elif key == "reason" and value in reasons:
+            shown = reasons[value]
+        elif key == "language" and isinstance(value, str):
+            shown = languages.name(value)
+        elif key == "country" and isinstance(value, str) and len(value) == 2:
+            shown = countries.name(value, languages.current())
+        else:
+            shown = str(_DETAIL_VALUES.get(value, value)) if isinstance(value, str) else str(value)
+        items.append((str(_DETAIL_LABELS.get(key, key)), shown))
+    return items
+
+
 def record(
     session: Session,
     action: str,

@@ -55,7 +55,7 @@ def test_the_log_page_lists_and_filters(app, session, client):
     # Known actions read as words; one without a label shows as stored.
     assert rows(html) == ["Signed in", "export", "Signatures invalidated", "export"]
     assert "4 entries." in html
-    assert "format: pdf" in html and "reason: fake" in html
+    assert "format: pdf" in html and "reason: fake or automated" in html
 
     by_action = client.get(f"{AUDIT}?action=export").get_data(as_text=True)
     assert rows(by_action) == ["export", "export"]
@@ -83,6 +83,31 @@ def test_actions_read_in_the_organisers_language(app, client):
     client.set_cookie("lang", "ru")
     html = client.get(AUDIT).get_data(as_text=True)
     assert rows(html) == ["Вход выполнен"]
+    # And so do the details: what each is, and values that are words, not codes.
+    with app.app_context():
+        audit.record(
+            db.session,
+            audit.SIGNATURES_EXPORTED,
+            ana,
+            1,
+            3,
+            reason="abusive",
+            country="DE",
+            body="",
+            with_emails=False,
+            language="kk",
+            via="web",
+        )
+        db.session.commit()
+    html = client.get(AUDIT).get_data(as_text=True)
+    details = re.findall(r'<span class="detail">([^<]+)</span>', html)
+    assert details == [
+        "страна: Германия",
+        "язык: казахский",
+        "причина: оскорбительное содержание",
+        "через: сайт",
+        "с адресами электронной почты: нет",  # noqa: RUF001
+    ], details
 
 
 def test_filter_keeps_its_state_across_pages(app, session, client):

@@ -326,4 +326,5 @@ def audit_log() -> str:
         campaigns={c.id: c.slug for c in _all_campaigns()},
         filter_args=args,
         action_label=audit.label,
+        detail_items=audit.detail_items,
     )
