@@ -44,7 +44,7 @@ from reportlab.platypus import (
 )
 from sqlalchemy.orm import Session
 
-from campaign import countries, embassies, exports
+from campaign import countries, embassies, exports, typefaces
 from campaign.campaigns import text_for
 from campaign.deliveries import CUTOFF_FORMAT, Recipient, cutoff_now
 from campaign.models import Campaign, utcnow
@@ -471,7 +471,13 @@ class _Layout:
         return [self.fit(value, width) for value, width in zip(shown, self.widths, strict=True)]
 
     def fit(self, value: str, width: float) -> Any:
-        """The value as plain text when it fits its column, else as a wrapping paragraph."""
+        """The value as plain text when it fits its column, else as a wrapping paragraph.
+
+        A name in letters the typeface lacks (Chinese, Japanese, Korean) is a paragraph
+        that sets them in an Asian font.
+        """
+        if not typefaces.covered(value):
+            return Paragraph(typefaces.pdf_markup(value), self.cell)
         if stringWidth(value, self.regular, FONT_SIZE) <= width - 2 * PADDING:
             return value
         return Paragraph(escape(value), self.cell)

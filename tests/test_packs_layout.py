@@ -212,3 +212,33 @@ def test_a_mission_named_otherwise_keeps_its_own_name(app):
         assert embassies.name_in(london, "ru") == (
             "Посольство Республики Казахстан (Великобритания)"
         )
+
+
+def test_chinese_japanese_and_korean_names_are_set_in_fonts_that_have_them(
+    session, organiser_client, campaign
+):
+    # DejaVu Sans has no such letters: they were empty boxes, while the rows hash counted
+    # the real names. Each run of them is set in an Asian font every PDF reader supplies.
+    signers = [("李明", "北京"), ("김민수", "서울"), ("山田 はなこ", "Osaka"), ("Ада Lovelace", "")]
+    for name, city in signers:
+        make_signature(session, campaign, name=name, city=city, display="full", country="AT")
+    session.commit()
+    data = pack(organiser_client, embassy="at-vienna").get_data()
+    text = " ".join(pdf_text(data))
+    for name, city in signers:
+        assert name in text and city in text, (name, city)
+    fonts = set()
+    for page in PdfReader(io.BytesIO(data)).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]).lstrip("/").split("+")[-1])
+    assert {"STSong-Light", "HYSMyeongJo-Medium", "HeiseiMin-W3", "DejaVuSans"} <= fonts
+
+
+def test_names_in_the_typeface_s_own_letters_stay_plain_text(app):
+    from campaign import typefaces
+
+    with app.app_context():
+        assert typefaces.covered("Әсел Қайратқызы <&> Ada")
+        assert typefaces.pdf_markup("Ada <李> 明") == (
+            'Ada &lt;<font name="STSong-Light">李</font>&gt; <font name="STSong-Light">明</font>'
+        )
