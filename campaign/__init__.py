@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -220,16 +221,7 @@ def _error_pages(app: Flask) -> None:
                 if refused is not None:
                     refused.headers.update(headers)
                     return refused
-            again_fields = _fields_to_send_again()
-            if again_fields:
-                headers["Cache-Control"] = "no-store"
-            page = render_template(
-                "errors/error.html",
-                error=error,
-                retry_after=retry_after,
-                again_fields=again_fields,
-            )
-            return page, 429, headers
+            return _with_fields_to_send_again(error, retry_after, headers)
         page = render_template("errors/error.html", error=error, retry_after=retry_after)
         return page, error.code or 500, headers
 
@@ -240,17 +232,7 @@ def _error_pages(app: Flask) -> None:
         from campaign.extensions import db
 
         db.session.rollback()
-        again_fields = _fields_to_send_again()
-        page = render_template(
-            "errors/error.html",
-            error=ServiceUnavailable(),
-            retry_after=30,
-            again_fields=again_fields,
-        )
-        headers = {"Retry-After": "30"}
-        if again_fields:
-            headers["Cache-Control"] = "no-store"
-        return page, 503, headers
+        return _with_fields_to_send_again(ServiceUnavailable(), 30, {"Retry-After": "30"})
 
     @app.errorhandler(DataError)
     def unstorable(error: DataError) -> tuple[str, int]:
@@ -269,19 +251,25 @@ def _error_pages(app: Flask) -> None:
         return render_template("errors/error.html", error=None, retry_after=None), 500
 
 
-def _fields_to_send_again() -> list[tuple[str, str]]:
-    """What a public form sent, for the error page's button that sends it again.
+def _with_fields_to_send_again(
+    error: HTTPException, retry_after: int | None, headers: dict[str, str]
+) -> tuple[str, int, dict[str, str]]:
+    """The error page of a refused POST, holding what a public form sent, to send again.
 
     The database busy or a limit reached: the supporter should not have to type it all
     again. Never for the organisers' forms (a password has no place in a page), nor for a
-    body that cannot be read as a form.
+    body that cannot be read as a form. A page holding what someone typed is never stored.
     """
-    if request.method != "POST" or request.blueprint != "public":
-        return []
-    try:
-        return list(request.form.items(multi=True))
-    except HTTPException:
-        return []
+    again_fields: list[tuple[str, str]] = []
+    if request.method == "POST" and request.blueprint == "public":
+        with contextlib.suppress(HTTPException):
+            again_fields = list(request.form.items(multi=True))
+    if again_fields:
+        headers = {**headers, "Cache-Control": "no-store"}
+    page = render_template(
+        "errors/error.html", error=error, retry_after=retry_after, again_fields=again_fields
+    )
+    return page, error.code or 500, headers
 
 
 def _template_helpers(app: Flask) -> None:

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 # the backlog is everyone's work, so neither the wait nor the drop tells anything about one
 # signer. A mail server that falls behind cannot fill the memory, and one that stops
 # answering holds each request thread a second, not until it answers: the site stays up.
-# What is dropped is an email, never a signature; the signer can ask for it again.
+# What is dropped is an email, never a signature; the signer can ask for it again (the
+# email dropped was counted against the per-signature cap all the same).
 BACKLOG = 256
 ROOM_WAIT = 1.0
 

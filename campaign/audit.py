@@ -99,13 +99,12 @@ _DETAIL_LABELS = {
     "via": _l("through"),
     "with_emails": _l("with email addresses"),
 }
+# Values that are words of the app's own (never what an organiser typed), by detail.
 _DETAIL_VALUES = {
-    "bulk": _l("all that matched"),
-    "web": _l("the website"),
-    "command line": _l("the command line"),
-    "every embassy": _l("every embassy"),
-    "coordinator": _l("coordinator"),
-    "moderator": _l("moderator"),
+    "scope": {"bulk": _l("all that matched")},
+    "via": {"web": _l("the website"), "command line": _l("the command line")},
+    "recipient": {"every embassy": _l("every embassy")},
+    "role": {"coordinator": _l("coordinator"), "moderator": _l("moderator")},
 }
 
 
@@ -127,7 +126,7 @@ def detail_items(detail: Mapping[str, Any]) -> list[tuple[str, str]]:
         elif key == "country" and isinstance(value, str) and len(value) == 2:
             shown = countries.name(value, languages.current())
         else:
-            shown = str(_DETAIL_VALUES.get(value, value)) if isinstance(value, str) else str(value)
+            shown = str(_DETAIL_VALUES.get(key, {}).get(value, value))
         items.append((str(_DETAIL_LABELS.get(key, key)), shown))
     return items
 

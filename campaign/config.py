@@ -33,6 +33,8 @@ class Defaults:
     # Rate limits (flask-limiter). Storage in process memory unless a Redis URI is set.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_SIGN = "5 per minute;50 per day"
+    # The sign form sent again only to be shown in another language (after a mistake).
+    RATELIMIT_LANGUAGE_SWITCH = "30 per minute"
     RATELIMIT_RESEND = "3 per hour"
     RATELIMIT_CONFIRM = "30 per hour"
     RATELIMIT_LOGIN = "10 per 15 minutes"

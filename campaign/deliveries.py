@@ -202,7 +202,8 @@ def record(
         )
         session.add(delivery)
         session.flush()
-        # Read in the same transaction as the rows below, so the two agree.
+        # Counted just before the rows are read: a moderator's change landing between the
+        # two (PostgreSQL's statements each see what is committed) would show in one only.
         delivery.total = exports.count(session, selection).total
         manifest = exports.Manifest()
         batch: list[dict[str, int]] = []

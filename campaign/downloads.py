@@ -294,7 +294,9 @@ def delivery_pack(
     """The pack of a recorded delivery again, from the signatures it listed, and its total.
 
     The same rows and hash as the pack handed over, unless a signer has since been erased
-    (withdrawn, or past the retention time): a list of people is not kept for ever.
+    (withdrawn, or past the retention time): a list of people is not kept for ever. A
+    delivery recorded before its total was kept (migration 0012) prints the rows it lists
+    as its total, without the signers who had asked to be left out of the lists.
     """
     recipient = deliveries.recipient_of(session, delivery)
     base = deliveries.selection_for(session, campaign.id, recipient, until=delivery.cutoff)

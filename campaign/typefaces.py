@@ -28,10 +28,13 @@ def register_pdf_fonts() -> tuple[str, str]:
     return "DejaVuSans", "DejaVuSans-Bold"
 
 
-# Which Asian font sets a character DejaVu Sans lacks: Korean syllables and letters, then
-# Japanese kana, then every other (Chinese characters, which Japanese shares).
+# Which Asian font sets a character DejaVu Sans lacks: Korean syllables and letters,
+# Japanese kana, and Chinese characters (which Japanese shares) with the CJK punctuation and
+# full-width forms. Other scripts it lacks (Devanagari, Thai, …) no font here draws.
 _HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
 _KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF65, 0xFF9F))
+_HAN = ((0x2E80, 0x2FDF), (0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF), (0xFF00, 0xFF64), (0x20000, 0x2FA1F))  # fmt: skip
 _KOREAN, _JAPANESE, _CHINESE = "HYSMyeongJo-Medium", "HeiseiMin-W3", "STSong-Light"
 
 
@@ -48,12 +51,12 @@ def _pdf_coverage() -> frozenset[int]:
 
 
 def _asian_font(ch: str) -> str:
+    """The Asian font that draws ``ch``; "" for a character none of them has."""
     code = ord(ch)
-    if any(low <= code <= high for low, high in _HANGUL):
-        return _KOREAN
-    if any(low <= code <= high for low, high in _KANA):
-        return _JAPANESE
-    return _CHINESE
+    for font, ranges in ((_KOREAN, _HANGUL), (_JAPANESE, _KANA), (_CHINESE, _HAN)):
+        if any(low <= code <= high for low, high in ranges):
+            return font
+    return ""
 
 
 def covered(text: str) -> bool:

@@ -42,11 +42,17 @@
       var display = choice ? choice.value : "hidden";
       var shown = publicName(name.value, display);
       if (shown === null && display !== "hidden") {
+        // Emptied too: the choices name it in aria-describedby, which reads hidden text.
+        preview.textContent = "";
         preview.hidden = true;
         return;
       }
       preview.textContent =
-        shown === null ? preview.dataset.notShown : preview.dataset.shownAs.replace("{name}", shown);
+        shown === null
+          ? preview.dataset.notShown
+          : preview.dataset.shownAs.replace("{name}", function () {
+              return shown;
+            });
       preview.hidden = false;
     }
     form.addEventListener("input", update);
@@ -54,10 +60,35 @@
     update();
   }
 
+  // After a POST each language is a form carrying what the sign form sent; it sends what
+  // the sign form holds now instead, so a correction made since is not lost.
+  function carryCurrentValues(signForm) {
+    var switches = document.querySelectorAll("form.switch-language");
+    for (var i = 0; i < switches.length; i++) {
+      switches[i].addEventListener("submit", function (event) {
+        var target = event.currentTarget;
+        var carried = target.querySelectorAll('input[type="hidden"]');
+        for (var j = 0; j < carried.length; j++) {
+          carried[j].remove();
+        }
+        new FormData(signForm).forEach(function (value, name) {
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = name;
+          input.value = value;
+          target.appendChild(input);
+        });
+      });
+    }
+  }
+
   function start() {
     var forms = document.querySelectorAll("form.sign");
     for (var i = 0; i < forms.length; i++) {
       enhance(forms[i]);
+    }
+    if (forms.length) {
+      carryCurrentValues(forms[0]);
     }
   }
 

@@ -44,8 +44,9 @@ def test_the_signing_email_is_sent_by_another_thread_after_the_answer(client, he
     assert messages[-1]["To"] == "aigerim@example.org"
 
 
-def test_a_full_backlog_holds_the_answering_thread_until_there_is_room(monkeypatch):
+def test_a_full_backlog_holds_the_answering_thread_while_it_waits_for_room(monkeypatch):
     monkeypatch.setattr(afterwards, "BACKLOG", 1)
+    monkeypatch.setattr(afterwards, "ROOM_WAIT", 30)  # longer than this test waits
     workers = afterwards._Workers()
     release = threading.Event()
     done: list[str] = []

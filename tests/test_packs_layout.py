@@ -242,3 +242,5 @@ def test_names_in_the_typeface_s_own_letters_stay_plain_text(app):
         assert typefaces.pdf_markup("Ada <李> 明") == (
             'Ada &lt;<font name="STSong-Light">李</font>&gt; <font name="STSong-Light">明</font>'
         )
+        # A script none of the Asian fonts has is left to the typeface, not sent to one.
+        assert typefaces.pdf_markup("नमस्ते") == "नमस्ते"

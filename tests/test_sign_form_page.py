@@ -14,7 +14,7 @@ from tests.factories import csrf_token, sign_form
 
 @pytest.fixture
 def config_overrides():
-    return {"RATELIMIT_SIGN": "2 per minute"}
+    return {"RATELIMIT_SIGN": "2 per minute", "RATELIMIT_LANGUAGE_SWITCH": "4 per minute"}
 
 
 def _signatures(app) -> int:
@@ -44,18 +44,26 @@ def test_a_mistake_keeps_the_hints_and_names_the_error(client):
 
 def test_after_a_post_each_language_sends_the_form_again(client):
     page = client.get("/en/zhanaozen/?via=").get_data(as_text=True)
-    html = client.post(
-        "/en/zhanaozen/", data=sign_form(csrf_token=csrf_token(page), email="nope")
-    ).get_data(as_text=True)
+    sent = sign_form(csrf_token=csrf_token(page), email="nope", city="Ақтау")
+    html = client.post("/en/zhanaozen/", data=sent).get_data(as_text=True)
     nav = re.search(r'<nav class="languages".*?</nav>', html, re.S)[0]
     assert '<strong lang="en" aria-current="true">English</strong>' in nav
     for code in ("ru", "kk"):
-        assert re.search(
-            rf'<button type="submit" class="link" form="sign-form" formnovalidate lang="{code}"\s+'
-            rf'formaction="/{code}/zhanaozen/"\s+name="switch_language" value="{code}">',
+        # A form of its own, not a button of the sign form: Enter in the sign form must
+        # press the sign form's own button, the first of its buttons.
+        switch = re.search(
+            rf'<form method="post" class="switch-language" lang="{code}"\s+'
+            rf'action="/{code}/zhanaozen/">(.*?)</form>',
             nav,
+            re.S,
         )
-    assert 'id="sign-form"' in html
+        assert switch, nav
+        carried = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', switch[1])
+        )
+        assert carried == {k: v for k, v in sent.items() if k != "website"}
+        assert f'name="switch_language" value="{code}"' in switch[1]
+    assert "form=" not in html
     # A page read by GET keeps plain links.
     assert 'href="/ru/zhanaozen/"' in client.get("/en/zhanaozen/").get_data(as_text=True)
 
@@ -84,6 +92,9 @@ def test_switching_language_shows_the_form_as_typed_and_neither_signs_nor_counts
     assert _signatures(app) == 0
     # The language chosen is remembered, as when a link is followed.
     assert client.get_cookie("lang").value == "kk"
+    # Switching has a limit of its own, looser than signing's: the page is rendered anew.
+    assert client.post("/kk/zhanaozen/", data=typed).status_code == 200
+    assert client.post("/kk/zhanaozen/", data=typed).status_code == 429
 
     # Then the form signs, and is limited, as ever.
     del typed["switch_language"]

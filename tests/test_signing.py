@@ -131,6 +131,10 @@ def test_an_address_with_other_letters_before_the_at_is_refused_unless_the_serve
     assert "кроме латинских" in refused.get_data(as_text=True)
     assert 'value="иван@example.com"' in refused.get_data(as_text=True)
     assert signatures(app) == []
+    # An address wrong for another reason is told so, whatever its letters.
+    for wrong in ("иван@", "иван@localhost"):
+        page = client.post("/ru/zhanaozen/", data={**data, "email": wrong}).get_data(as_text=True)
+        assert "кроме латинских" not in page and "Введите правильный адрес" in page
 
     from aiosmtpd.controller import Controller
 

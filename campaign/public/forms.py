@@ -42,7 +42,7 @@ class Email:
                 allow_smtputf8=smtputf8,
             )
         except EmailNotValidError as error:
-            if not smtputf8 and not address.rpartition("@")[0].isascii():
+            if not smtputf8 and _valid_with_smtputf8(address):
                 # A valid address our mail server could never write to: the signature
                 # would wait for a confirmation that cannot come.
                 message = _l(
@@ -52,6 +52,15 @@ class Email:
                 raise ValidationError(message) from error
             raise ValidationError(_l("Please enter a valid email address.")) from error
         field.data = result.normalized
+
+
+def _valid_with_smtputf8(address: str) -> bool:
+    """Whether ``address`` is valid once letters other than ASCII are allowed before the @."""
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 class CountrySelect(Select):

@@ -60,6 +60,10 @@ def _switching_language() -> bool:
     return "switch_language" in request.form
 
 
+def _signing() -> bool:
+    return not _switching_language()
+
+
 @bp.url_value_preprocessor
 def _pull_language(endpoint: str | None, values: dict | None) -> None:
     # Read before the pop: ``values`` is the request's view_args itself.
@@ -117,6 +121,8 @@ def home() -> Response:
 @bp.route("/<lang:lang>/<slug>/", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
 @post_limit("SIGN", exempt_when=_switching_language)
+# Asking for the form in another language is not signing, but renders the page all the same.
+@post_limit("LANGUAGE_SWITCH", exempt_when=_signing)
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)

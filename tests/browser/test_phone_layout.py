@@ -268,6 +268,7 @@ def test_the_deliveries_page_fits_a_phone(live_server, organiser_phone):
     # A delivery recorded as an organiser records it: the page then says so, with its hash.
     page.goto(f"{deliveries}/record?embassy=gb-london&lang=ru")
     page.get_by_label("Дата передачи").fill("2026-06-01")
+    page.get_by_label("Граничное время", exact=False).fill("2026-05-31 12:00:00")
     page.get_by_role("button", name="Записать передачу").click()
     page.wait_for_url(re.compile(r".*/deliveries$"))
     assert page.locator(".messages").count() == 1

@@ -71,6 +71,8 @@ def test_switching_language_after_a_mistake_keeps_what_was_typed(app, live_serve
     page.get_by_label("First name and initial").check()
     page.get_by_role("button", name="Sign the petition").click()
     assert page.get_by_text("Please enter a valid email address.", exact=True).is_visible()
+    # A correction made since is carried too, not only what was sent.
+    page.get_by_label("Organisation or trade union (optional)").fill("Кәсіподақ")
 
     page.locator("nav.languages").get_by_role("button", name="Қазақша").click()
     page.wait_for_load_state()
@@ -79,6 +81,7 @@ def test_switching_language_after_a_mistake_keeps_what_was_typed(app, live_serve
     assert page.locator("#name").input_value() == "Айгүл Сәрсенова"
     assert page.locator("#email").input_value() == "not an address"
     assert page.locator("#city").input_value() == "Ақтау"
+    assert page.locator("#organisation").input_value() == "Кәсіподақ"
     assert page.locator("#display-1").is_checked()
     # Nothing was checked, so nothing is marked wrong yet; and nothing was signed.
     assert page.locator(".error-summary").count() == 0
@@ -94,6 +97,21 @@ def test_switching_language_after_a_mistake_keeps_what_was_typed(app, live_serve
         assert db.session.query(Signature.name, Signature.locale).all() == [
             ("Айгүл Сәрсенова", "kk")
         ]
+
+
+def test_after_a_mistake_enter_in_a_field_signs(app, live_server, page):
+    # The language choices after a POST are buttons too; Enter must press the sign form's.
+    page.goto(f"{live_server}/en/zhanaozen/")
+    page.get_by_label("Full name", exact=True).fill("Aigerim Nurlanqyzy")
+    page.get_by_label("Email", exact=True).fill("aigerim@")
+    page.get_by_label("Country").select_option("KZ")
+    page.get_by_role("button", name="Sign the petition").click()
+    assert page.get_by_text("Please enter a valid email address.", exact=True).is_visible()
+    page.get_by_label("Email", exact=True).fill("aigerim@example.org")
+    page.get_by_label("Email", exact=True).press("Enter")
+    page.wait_for_url("**/en/zhanaozen/thanks?country=KZ")
+    with app.app_context():
+        assert db.session.query(Signature.email).all() == [("aigerim@example.org",)]
 
 
 @pytest.mark.parametrize("path", ["/ru/zhanaozen/", "/kk/zhanaozen/", "/ru/privacy", "/kk/privacy"])
