@@ -94,7 +94,12 @@ def test_switching_language_shows_the_form_as_typed_and_neither_signs_nor_counts
     assert client.get_cookie("lang").value == "kk"
     # Switching has a limit of its own, looser than signing's: the page is rendered anew.
     assert client.post("/kk/zhanaozen/", data=typed).status_code == 200
-    assert client.post("/kk/zhanaozen/", data=typed).status_code == 429
+    refused = client.post("/kk/zhanaozen/", data=typed)
+    assert refused.status_code == 429
+    html = refused.get_data(as_text=True)
+    # Not told that many signatures were sent; what was sent is kept, ready to send again.
+    assert "send-again" in html and 'value="Гульнар Сатпаева"' in html
+    assert "error-summary" not in html
 
     # Then the form signs, and is limited, as ever.
     del typed["switch_language"]

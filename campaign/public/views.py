@@ -61,6 +61,7 @@ def _switching_language() -> bool:
 
 
 def _signing() -> bool:
+    """Whether this POST is a signature (the sign form sent to be signed)."""
     return not _switching_language()
 
 
@@ -194,6 +195,10 @@ def _signing_refused(retry_after: int | None) -> Response | None:
     are told to wait and press the button again, without typing anything anew. None when
     there is no such campaign.
     """
+    if _switching_language():
+        # Refused by the limit on switching, not on signing: the plain page, which holds
+        # what was sent, ready to send again, says so.
+        return None
     campaign = campaigns.by_slug(db.session, (request.view_args or {}).get("slug", ""))
     if campaign is None:
         return None
