@@ -27,13 +27,17 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from flask import copy_current_request_context, current_app
 from werkzeug.wrappers import Response
 
 from campaign import mail
 from campaign.extensions import db
+
+if TYPE_CHECKING:
+    from campaign.confirming import Notice
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,43 @@ class _Workers:
 
 # At the interpreter's exit (a worker stopping or recycled) the pool finishes its queue.
 workers = _Workers()
+
+
+def send_after(response: Response, notice: Notice | None) -> Response:
+    """Send or queue the email ``notice`` calls for once ``response`` is sent; None: none.
+
+    Called alike whether or not an email is owed, so that what follows the answer is the
+    same for both. With a mail queue the thread is handed a plain enqueue, with no copy of
+    the request's context to push and pop: a signing POST's costliest step otherwise.
+    """
+    queue_url = current_app.config["MAIL_QUEUE_URL"]
+    if not queue_url:
+        return run_after(response, (lambda: mail.queue(notice)) if notice else _nothing)
+    from campaign import mailqueue
+
+    handover = mailqueue.Handover.current(queue_url)
+    return _run_plain_after(response, partial(handover.enqueue, notice) if notice else _nothing)
+
+
+def _nothing() -> None:
+    """The work owed when no email is."""
+
+
+def _run_plain_after(response: Response, work: Callable[[], None]) -> Response:
+    """Run ``work``, which needs no context, after ``response`` is sent."""
+
+    def guarded() -> None:
+        try:
+            work()
+        except Exception as error:  # nobody is waiting for an answer any more
+            log.warning("deferred work failed: %s", type(error).__name__)
+
+    threads = current_app.config["DEFERRED_WORK_THREADS"]
+    if threads > 0:
+        response.call_on_close(lambda: workers.submit(guarded, threads))
+    else:
+        response.call_on_close(guarded)
+    return response
 
 
 def run_after(response: Response, task: Callable[[], None]) -> Response:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 import redis
-from flask import current_app
+from flask import Flask, current_app
 from rq import Queue, Retry
 
 from campaign import mail
@@ -44,29 +45,60 @@ def queue(queue_url: str) -> Queue:
 
 def enqueue(queue_url: str, notice: Notice) -> None:
     """Hand ``notice`` to the queue, or send its email inline when the queue cannot take it."""
-    intervals = list(current_app.config["MAIL_QUEUE_RETRY_INTERVALS"])
-    try:
-        # One transaction and one round trip: on its own, RQ sends the queue's name and
-        # the job in two.
-        with connection(queue_url).pipeline() as pipe:
-            queue(queue_url).enqueue(
-                deliver,
-                notice.signature_id,
-                notice.repeated,
-                retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
-                # A job's description is stored in Redis and shown by rq's tools; the default
-                # one would spell out the call.
-                description="campaign email",
-                # Nothing to keep after a send; a job that failed for good is kept as long as
-                # its confirmation link would have stayed valid, then forgotten.
-                result_ttl=0,
-                failure_ttl=int(current_app.config["CONFIRM_MAX_AGE"]),
-                pipeline=pipe,
-            )
-            pipe.execute()
-    except redis.RedisError as error:
-        log.warning("mail queue unreachable (%s); sending inline", type(error).__name__)
-        mail.send_now(notice)
+    Handover.current(queue_url).enqueue(notice)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What handing an email to the queue needs, read in the request.
+
+    Its ``enqueue`` then needs no request or app context, so a thread can run it without
+    copying the request's (which costs a signing POST more than the enqueue itself).
+    """
+
+    app: Flask
+    queue_url: str
+    retry_intervals: tuple[int, ...]
+    failure_ttl: int
+
+    @classmethod
+    def current(cls, queue_url: str) -> Handover:
+        """The hand-over to the queue at ``queue_url`` with the current app's settings."""
+        config = current_app.config
+        return cls(
+            app=current_app._get_current_object(),  # type: ignore[attr-defined]
+            queue_url=queue_url,
+            retry_intervals=tuple(config["MAIL_QUEUE_RETRY_INTERVALS"]),
+            failure_ttl=int(config["CONFIRM_MAX_AGE"]),
+        )
+
+    def enqueue(self, notice: Notice) -> None:
+        """Queue ``notice``, or send its email inline when the queue cannot take it."""
+        intervals = list(self.retry_intervals)
+        try:
+            # One transaction and one round trip: on its own, RQ sends the queue's name
+            # and the job in two.
+            with connection(self.queue_url).pipeline() as pipe:
+                queue(self.queue_url).enqueue(
+                    deliver,
+                    notice.signature_id,
+                    notice.repeated,
+                    retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+                    # A job's description is stored in Redis and shown by rq's tools; the
+                    # default one would spell out the call.
+                    description="campaign email",
+                    # Nothing to keep after a send; a job that failed for good is kept as
+                    # long as its confirmation link would have stayed valid, then forgotten.
+                    result_ttl=0,
+                    failure_ttl=self.failure_ttl,
+                    pipeline=pipe,
+                )
+                pipe.execute()
+        except redis.RedisError as error:
+            log.warning("mail queue unreachable (%s); sending inline", type(error).__name__)
+            # Composing the email builds its links as a request to the site would.
+            with self.app.test_request_context():
+                mail.send_now(notice)
 
 
 class NotSent(Exception):

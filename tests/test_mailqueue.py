@@ -84,6 +84,27 @@ def test_signing_enqueues_and_the_worker_delivers(app, client, smtp, queue_url):
     assert queue.count == 0
 
 
+def test_the_process_threads_hand_the_email_to_the_queue_with_no_context(
+    app, client, smtp, queue_url
+):
+    # As served: the answering thread hands a plain enqueue to the process's threads; it
+    # runs with no app or request context of its own, and falls back the same way.
+    from campaign import afterwards
+
+    app.config["DEFERRED_WORK_THREADS"] = 2
+    assert sign(client) == 303
+    afterwards.workers.wait()
+    (job,) = mailqueue.queue(queue_url).get_jobs()
+    assert job.args[0] == signatures(app)[0].id
+    run_worker(app, queue_url)
+    assert [m["To"] for m in smtp.messages] == ["aigerim@example.org"]
+
+    app.config["MAIL_QUEUE_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    assert sign(client, email="second@example.org") == 303
+    afterwards.workers.wait()
+    assert [m["To"] for m in smtp.messages] == ["aigerim@example.org", "second@example.org"]
+
+
 def test_the_queue_holds_no_address_link_or_password(app, client, private_redis, queue_url):
     app.config["MAIL_PASSWORD"] = "smtp-password-in-config"
     app.config["MAIL_USERNAME"] = "petition"

@@ -162,17 +162,13 @@ def campaign(slug: str) -> Response | str:
     owed = confirming.claim_email(db.session, outcome.signature_id)
     notice = confirming.Notice(outcome.signature_id, repeated=not outcome.created)
 
-    def send_what_it_calls_for() -> None:
-        if owed:
-            mail.queue(notice)
-
     # The same answer whether or not the address had signed before; the country is the one
     # just typed in, so the thank-you page can point to its embassy without a look-up.
     answer = redirect(url_for(".thanks", slug=slug, country=form.country.data), code=303)
     # The signature is committed before the answer goes out; the email follows it. Whether
     # the address had signed decides whether an email is owed (the cap, an invalidated
     # signature), so sending or queueing it before answering would let the timing tell.
-    return afterwards.run_after(answer, send_what_it_calls_for)
+    return afterwards.send_after(answer, notice if owed else None)
 
 
 def _sign_form(campaign: Campaign) -> SignForm:
