@@ -180,12 +180,8 @@ def signature_list(
     cells = exports.spreadsheet_rows(rows, layout, guard=request.format == "csv")
     # The name tells an internal list from one to hand over, and whom that one is for.
     kind = "to-hand-over" if request.handed_over else "own-list"
-    if request.embassy is not None:
-        for_whom = f"-{_file_part(Recipient(embassy=request.embassy))}"
-    elif request.body.strip():
-        for_whom = f"-{_file_part(Recipient(body=request.body.strip()))}"
-    else:
-        for_whom = ""
+    recipient = request.recipient
+    for_whom = f"-{_file_part(recipient)}" if recipient is not None else ""
     stamp = f"cutoff-{cutoff:%Y-%m-%d-%H%M%S}" if cutoff is not None else f"{utcnow():%Y%m%d-%H%M}"
     name = f"{campaign.slug}-{kind}{for_whom}-{stamp}.{request.format}"
     if request.format == "csv":
@@ -237,10 +233,12 @@ def pack(
             )
             for embassy in deliveries.embassies(session)
         ]
-        if not any(exports.count(session, selection).total for _r, selection in wanted):
-            raise NothingToDeliver("no embassy has a signature to deliver")
         output = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller to send
         built = packs.build_zip(session, campaign, wanted, request.language, output)
+        if not built:
+            # No embassy has a signature to deliver: rather than an empty zip.
+            output.close()
+            raise NothingToDeliver("no embassy has a signature to deliver")
         output.seek(0)
         rows = sum(p.row_count for _r, p in built)
         audit.record(

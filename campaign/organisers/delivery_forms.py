@@ -159,11 +159,14 @@ class ExportForm(_Recipient, TranslatedForm):
         return valid
 
 
+_CUTOFF_LABEL = _l("Signatures confirmed up to (UTC, as printed in the manifest)")
+
+
 class _Cutoff:
     """A cutoff field: signatures confirmed up to this moment (UTC), not in the future."""
 
     cutoff = StringField(
-        _l("Signatures confirmed up to (UTC, as printed in the manifest)"),
+        _CUTOFF_LABEL,
         filters=[strip],
         validators=[Optional(), Length(max=40)],
     )
@@ -198,7 +201,7 @@ class DeliveryForm(_Recipient, _Cutoff, TranslatedForm):
     # signatures the pack never held as delivered, and "new since the last delivery" would
     # then skip them for good.
     cutoff = StringField(
-        _l("Signatures confirmed up to (UTC, as printed in the manifest)"),
+        _CUTOFF_LABEL,
         filters=[strip],
         validators=[
             DataRequired(_l("Copy the cutoff from the manifest of the pack handed over.")),

@@ -45,13 +45,16 @@ bp = Blueprint("public", __name__)
 REFUSED_FORMS: dict[str, Callable[[int | None], Response | None]] = {}
 
 
-def post_limit(name: str, exempt_when: Callable[[], bool] | None = None):
-    """The rate limit on POSTs configured under RATELIMIT_<name>, counted for it alone."""
+def post_limit(name: str | Callable[[], str]):
+    """The rate limit on POSTs configured under RATELIMIT_<name>, counted for it alone.
+
+    ``name`` may be a function of the request, for a route whose POSTs are of two kinds.
+    """
+    named = name if callable(name) else (lambda: name)
     return limiter.limit(
-        lambda: current_app.config[f"RATELIMIT_{name}"],
+        lambda: current_app.config[f"RATELIMIT_{named()}"],
         methods=["POST"],
-        scope=name.lower(),
-        exempt_when=exempt_when,
+        scope=lambda _endpoint: named().lower(),
     )
 
 
@@ -60,9 +63,13 @@ def _switching_language() -> bool:
     return "switch_language" in request.form
 
 
-def _signing() -> bool:
-    """Whether this POST is a signature (the sign form sent to be signed)."""
-    return not _switching_language()
+def _sign_form_limit() -> str:
+    """The limit a POST of the sign form counts against.
+
+    Asking for the form in another language is not signing, but renders the page all the
+    same: it has a looser limit of its own.
+    """
+    return "LANGUAGE_SWITCH" if _switching_language() else "SIGN"
 
 
 @bp.url_value_preprocessor
@@ -121,9 +128,7 @@ def home() -> Response:
 
 @bp.route("/<lang:lang>/<slug>/", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so a stale one keeps what was typed
-@post_limit("SIGN", exempt_when=_switching_language)
-# Asking for the form in another language is not signing, but renders the page all the same.
-@post_limit("LANGUAGE_SWITCH", exempt_when=_signing)
+@post_limit(_sign_form_limit)
 def campaign(slug: str) -> Response | str:
     """The campaign page; a POST signs it."""
     campaign = campaigns.by_slug_or_404(db.session, slug)
